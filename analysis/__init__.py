@@ -1,0 +1,1 @@
+"""Analysis of measured data: jump-tables, distributions and the versioned device model."""

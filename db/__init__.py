@@ -1,0 +1,1 @@
+"""The device database: SQLAlchemy models, engine helpers and Alembic migrations."""

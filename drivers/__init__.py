@@ -1,0 +1,1 @@
+"""Instrument drivers (PyMeasure over PyVISA) and the simulated instruments that speak their languages."""

@@ -1,0 +1,202 @@
+"""The Bench: the one interface procedures speak to a chip, whatever drives it.
+
+Subclasses supply the hardware side (`_route`, `_apply_pulse`, `_measure`, `_wait`, `now`,
+`_safe_state`); this class owns device selection, the safety checks made before anything is applied,
+and the return to a safe state (outputs at 0 V and off, matrix open) on any exception or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+
+from labrram.bench.safety import SafetyLimits
+from labrram.errors import DeviceSelectionError, LabrramError
+from labrram.physics.parameters import ArrayKind, BiasScheme
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DeviceAddress:
+    """One device: array name, row (word line) and column (bit line), counted from 0."""
+
+    array: str
+    row: int
+    col: int
+
+
+@dataclass(frozen=True)
+class ArrayGeometry:
+    """An array as the bench sees it: size, access kind, and how unselected lines are biased."""
+
+    name: str
+    rows: int
+    cols: int
+    kind: ArrayKind
+    bias_scheme: BiasScheme = BiasScheme.V_THIRD
+    read_scheme: BiasScheme = BiasScheme.GROUNDED
+
+
+@dataclass(frozen=True)
+class PulseResult:
+    """One applied pulse: start time, stimulus, and the current measured through the device."""
+
+    device: DeviceAddress
+    t_s: float
+    amplitude_v: float
+    width_s: float
+    compliance_a: float | None
+    current_a: float
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """One read: time, read voltage, measured current and the conductance current / voltage."""
+
+    device: DeviceAddress
+    t_s: float
+    voltage_v: float
+    current_a: float
+    conductance_s: float
+
+
+class Bench(ABC):
+    """Select a device, pulse it, read it, wait; refuse unsafe stimuli; end in a safe state."""
+
+    def __init__(
+        self,
+        arrays: Mapping[str, ArrayGeometry],
+        limits: SafetyLimits,
+        read_duration_s: float = 10e-6,
+        default_compliance_a: float | None = None,
+    ) -> None:
+        if not arrays:
+            raise ValueError("a bench needs at least one array")
+        self.arrays = dict(arrays)
+        self.limits = limits
+        self.read_duration_s = read_duration_s
+        self.default_compliance_a = default_compliance_a
+        self._selected: DeviceAddress | None = None
+
+    # -- selection -------------------------------------------------------------------------
+    @property
+    def selected(self) -> DeviceAddress:
+        """The device pulses and reads go to."""
+        if self._selected is None:
+            raise DeviceSelectionError("no device selected: call bench.select(row, col) first")
+        return self._selected
+
+    def select(self, row: int, col: int, array: str | None = None) -> DeviceAddress:
+        """Route the instruments to one device; ``array`` defaults to the bench's first array."""
+        name = array if array is not None else next(iter(self.arrays))
+        if name not in self.arrays:
+            known = ", ".join(self.arrays)
+            raise DeviceSelectionError(f"no array named {name!r} on this bench (arrays: {known})")
+        geometry = self.arrays[name]
+        if not (0 <= row < geometry.rows and 0 <= col < geometry.cols):
+            raise DeviceSelectionError(
+                f"device ({row}, {col}) lies outside array {name!r} of "
+                f"{geometry.rows}x{geometry.cols} (rows and columns count from 0)"
+            )
+        address = DeviceAddress(name, int(row), int(col))
+        self._guarded(self._route, address)
+        self._selected = address
+        return address
+
+    # -- stimuli ---------------------------------------------------------------------------
+    def pulse(self, amplitude_v: float, width_s: float, compliance_a: float | None = None) -> PulseResult:
+        """Apply one rectangular voltage pulse to the selected device (positive = SET)."""
+        if compliance_a is None:
+            compliance_a = self.default_compliance_a
+        self.limits.check_pulse(amplitude_v, width_s, compliance_a)
+        device = self.selected
+        t_s = self.now()
+        current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)
+        return PulseResult(device, t_s, amplitude_v, width_s, compliance_a, current_a)
+
+    def read(self, voltage_v: float = 0.2) -> ReadResult:
+        """Measure the selected device's current at a read voltage; conductance = I / V."""
+        self.limits.check_read(voltage_v)
+        device = self.selected
+        t_s = self.now()
+        current_a = self._guarded(self._measure, device, voltage_v)
+        return ReadResult(device, t_s, voltage_v, current_a, current_a / voltage_v)
+
+    def wait(self, seconds: float) -> None:
+        """Let time pass with outputs at 0 V (simulated clock or wall clock)."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"wait needs a finite, non-negative number of seconds, got {seconds}")
+        self._guarded(self._wait, seconds)
+
+    @property
+    def temperature_c(self) -> float:
+        """Sample temperature in degrees Celsius."""
+        return self._get_temperature()
+
+    @temperature_c.setter
+    def temperature_c(self, value: float) -> None:
+        if not math.isfinite(value) or value < -273.15:
+            raise ValueError(f"temperature must be a finite value above absolute zero, got {value}")
+        self._set_temperature(value)
+
+    # -- safe state ------------------------------------------------------------------------
+    def safe_state(self) -> None:
+        """Outputs to 0 V and off, switch matrix open."""
+        self._safe_state()
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._safe_state()
+
+    def _guarded(self, operation: Callable[..., T], *args: object) -> T:
+        """Run a hardware operation; on any exception or Ctrl-C go to the safe state, re-raise."""
+        try:
+            return operation(*args)
+        except BaseException:
+            self._safe_state()
+            raise
+
+    # -- hardware side -----------------------------------------------------------------------
+    @abstractmethod
+    def now(self) -> float:
+        """Bench time in seconds."""
+
+    @abstractmethod
+    def _route(self, device: DeviceAddress) -> None:
+        """Connect the instruments to the device."""
+
+    @abstractmethod
+    def _apply_pulse(
+        self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
+    ) -> float:
+        """Apply the pulse; return the measured current (A); the output ends at 0 V."""
+
+    @abstractmethod
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
+        """Apply the read voltage for the read duration; return the measured current (A)."""
+
+    @abstractmethod
+    def _wait(self, seconds: float) -> None:
+        """Let time pass."""
+
+    @abstractmethod
+    def _safe_state(self) -> None:
+        """Outputs to 0 V and off, switch matrix open; must not raise."""
+
+    def _get_temperature(self) -> float:
+        raise LabrramError(f"{type(self).__name__} has no temperature control")
+
+    def _set_temperature(self, value: float) -> None:
+        raise LabrramError(f"{type(self).__name__} has no temperature control")

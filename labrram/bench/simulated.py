@@ -1,0 +1,96 @@
+"""The direct simulated Bench: drives a SimulatedChip without instruments, for speed and unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
+from labrram.bench.safety import SafetyLimits
+from labrram.physics.bias import program_targets, sense_targets
+from labrram.physics.chip import SimulatedChip
+from labrram.physics.parameters import ArrayKind
+
+
+class SimulatedBench(Bench):
+    """A Bench whose "instruments" are the chip model itself; time is the chip's simulated clock."""
+
+    def __init__(
+        self,
+        chip: SimulatedChip,
+        arrays: Mapping[str, ArrayGeometry],
+        limits: SafetyLimits,
+        read_duration_s: float = 10e-6,
+        default_compliance_a: float | None = None,
+    ) -> None:
+        super().__init__(arrays, limits, read_duration_s, default_compliance_a)
+        missing = set(arrays) - set(chip.arrays)
+        if missing:
+            raise ValueError(f"arrays {sorted(missing)} are not on the chip")
+        self.chip = chip
+        self.source_level_v = 0.0
+        self.output_enabled = False
+
+    def now(self) -> float:
+        return self.chip.now_s
+
+    def _route(self, device: DeviceAddress) -> None:
+        self.output_enabled = True
+
+    def _apply_pulse(
+        self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
+    ) -> float:
+        g = self.arrays[device.array]
+        index, voltages = program_targets(
+            g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v
+        )
+        compliance = self._selected_only(g, device, compliance_a)
+        self.source_level_v = amplitude_v
+        try:
+            currents = self.chip.apply(device.array, index, voltages, width_s, compliance)
+        finally:
+            self.source_level_v = 0.0
+        flat = device.row * g.cols + device.col
+        return float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
+
+    @staticmethod
+    def _selected_only(
+        g: ArrayGeometry, device: DeviceAddress, compliance_a: float | None
+    ) -> np.ndarray | float | None:
+        """The SMU's compliance limits the selected device; half-selected cells are not limited."""
+        if compliance_a is None or g.kind is ArrayKind.ONE_T_ONE_R:
+            return compliance_a
+        limits = np.full(g.rows * g.cols, np.inf)
+        limits[device.row * g.cols + device.col] = compliance_a
+        return limits
+
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
+        g = self.arrays[device.array]
+        index, voltages = sense_targets(
+            g.kind, g.read_scheme, g.rows, g.cols, device.row, device.col, voltage_v
+        )
+        disturb = None
+        crossbar = self.chip.arrays[device.array]
+        if abs(voltage_v) > crossbar.min_switching_voltage_v:
+            disturb = program_targets(
+                g.kind, g.read_scheme, g.rows, g.cols, device.row, device.col, voltage_v
+            )
+        self.source_level_v = voltage_v
+        try:
+            return self.chip.measure(device.array, index, voltages, self.read_duration_s, disturb)
+        finally:
+            self.source_level_v = 0.0
+
+    def _wait(self, seconds: float) -> None:
+        self.chip.advance(seconds)
+
+    def _safe_state(self) -> None:
+        self.source_level_v = 0.0
+        self.output_enabled = False
+
+    def _get_temperature(self) -> float:
+        return self.chip.temperature_c
+
+    def _set_temperature(self, value: float) -> None:
+        self.chip.temperature_c = value

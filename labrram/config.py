@@ -1,0 +1,213 @@
+"""Bench configuration: one TOML file per bench, validated on load; each error names its key.
+
+Layout::
+
+    [bench]
+    name = "sim-bench"
+    seed = 7                          # seeds the simulated chip
+    read_duration_s = 10e-6
+    database_url = "sqlite:///labrram.db"   # optional
+
+    [sample]
+    chip = "chip-01"
+    preset = "tio2-passive-8x8"       # see labrram.physics.PRESETS
+    temperature_c = 25.0
+
+    [sample.overrides]                # any DeviceParameters field
+    read_noise_rel = 0.002
+
+    [[sample.arrays]]                 # optional; defaults to one array "A1" of the preset's size
+    name = "A1"
+    rows = 8
+    cols = 8
+    bias_scheme = "V/3"               # V/2, V/3 or grounded
+    read_scheme = "grounded"
+
+    [safety]
+    max_positive_v = 2.5
+    max_negative_v = 2.5
+    max_read_v = 0.5
+    max_width_s = 1e-3
+    max_compliance_a = 1e-2
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labrram.bench.base import ArrayGeometry
+from labrram.bench.safety import SafetyLimits
+from labrram.errors import ConfigError
+from labrram.physics.parameters import BiasScheme, DeviceParameters
+from labrram.physics.presets import ChipPreset, get_preset
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """The chip on the bench: its technology (preset + overrides), arrays and temperature."""
+
+    chip: str
+    preset: ChipPreset
+    parameters: DeviceParameters
+    arrays: tuple[ArrayGeometry, ...]
+    temperature_c: float = 25.0
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything needed to build a bench and record its runs."""
+
+    name: str
+    seed: int | None
+    read_duration_s: float
+    sample: SampleConfig
+    safety: SafetyLimits = field(default_factory=SafetyLimits)
+    database_url: str | None = None
+
+
+_TOP_KEYS = {"bench", "sample", "safety"}
+_BENCH_KEYS = {"name", "seed", "read_duration_s", "database_url"}
+_SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
+_ARRAY_KEYS = {"name", "rows", "cols", "bias_scheme", "read_scheme"}
+
+
+def load_config(path: str | Path) -> BenchConfig:
+    """Read and validate a bench TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot read the bench file: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"is not valid TOML: {error}") from None
+    return parse_config(data)
+
+
+def parse_config(data: Mapping[str, Any]) -> BenchConfig:
+    """Validate a parsed bench TOML document."""
+    _reject_unknown(data, _TOP_KEYS, "")
+    bench = _table(data, "bench")
+    _reject_unknown(bench, _BENCH_KEYS, "bench.")
+    sample = _table(data, "sample")
+    _reject_unknown(sample, _SAMPLE_KEYS, "sample.")
+    safety = _table(data, "safety", required=False)
+    _reject_unknown(safety, set(SafetyLimits.__dataclass_fields__), "safety.")
+    limits = SafetyLimits(**safety)
+    seed = bench.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ConfigError("bench.seed", f"must be a non-negative integer, got {seed!r}")
+    database_url = bench.get("database_url")
+    if database_url is not None and not isinstance(database_url, str):
+        raise ConfigError("bench.database_url", f"must be a string, got {database_url!r}")
+    return BenchConfig(
+        name=_string(bench, "name", "bench."),
+        seed=seed,
+        read_duration_s=_positive(bench, "read_duration_s", "bench.", default=10e-6),
+        sample=_sample(sample),
+        safety=limits,
+        database_url=database_url,
+    )
+
+
+def _sample(sample: Mapping[str, Any]) -> SampleConfig:
+    preset_name = _string(sample, "preset", "sample.")
+    preset = get_preset(preset_name)
+    overrides = sample.get("overrides", {})
+    if not isinstance(overrides, Mapping):
+        raise ConfigError("sample.overrides", "must be a table of parameter = value")
+    parameters = preset.parameters.with_overrides(overrides, key_prefix="sample.overrides.")
+    temperature_c = sample.get("temperature_c", 25.0)
+    if not _is_number(temperature_c) or temperature_c <= -273.15:
+        raise ConfigError("sample.temperature_c", f"must be a temperature in C, got {temperature_c!r}")
+    raw_arrays = sample.get("arrays", [{}])
+    if not isinstance(raw_arrays, list) or not raw_arrays:
+        raise ConfigError("sample.arrays", "must be a non-empty array of tables ([[sample.arrays]])")
+    arrays = tuple(_array(raw, preset, i) for i, raw in enumerate(raw_arrays))
+    names = [array.name for array in arrays]
+    if len(set(names)) != len(names):
+        raise ConfigError("sample.arrays", f"array names must be unique, got {names}")
+    return SampleConfig(
+        chip=_string(sample, "chip", "sample."),
+        preset=preset,
+        parameters=parameters,
+        arrays=arrays,
+        temperature_c=float(temperature_c),
+    )
+
+
+def _array(raw: Any, preset: ChipPreset, position: int) -> ArrayGeometry:
+    prefix = f"sample.arrays[{position}]."
+    if not isinstance(raw, Mapping):
+        raise ConfigError(prefix.rstrip("."), "must be a table")
+    _reject_unknown(raw, _ARRAY_KEYS, prefix)
+    dims = {}
+    for key, default in (("rows", preset.rows), ("cols", preset.cols)):
+        value = raw.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
+            raise ConfigError(prefix + key, f"must be an integer from 1 to 4096, got {value!r}")
+        dims[key] = value
+    schemes = {}
+    for key, default in (("bias_scheme", preset.bias_scheme), ("read_scheme", "grounded")):
+        value = raw.get(key, default)
+        try:
+            schemes[key] = BiasScheme(value)
+        except ValueError:
+            allowed = ", ".join(s.value for s in BiasScheme)
+            raise ConfigError(prefix + key, f"must be one of {allowed}, got {value!r}") from None
+    return ArrayGeometry(
+        name=str(raw.get("name", f"A{position + 1}")),
+        rows=dims["rows"],
+        cols=dims["cols"],
+        kind=preset.kind,
+        bias_scheme=schemes["bias_scheme"],
+        read_scheme=schemes["read_scheme"],
+    )
+
+
+def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[str, Any]:
+    if key not in data:
+        if required:
+            raise ConfigError(key, "table is missing")
+        return {}
+    value = data[key]
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "must be a table")
+    return value
+
+
+def _reject_unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            allowed = ", ".join(sorted(known))
+            raise ConfigError(f"{prefix}{key}", f"is not a known key (expected one of: {allowed})")
+
+
+def _string(table: Mapping[str, Any], key: str, prefix: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(prefix + key, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, not an int too large for a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _positive(table: Mapping[str, Any], key: str, prefix: str, default: float) -> float:
+    value = table.get(key, default)
+    if not _is_number(value) or value <= 0:
+        raise ConfigError(prefix + key, f"must be a positive number, got {value!r}")
+    return float(value)

@@ -1,0 +1,47 @@
+"""The one exception hierarchy of labrram: every error a user can meet derives from LabrramError."""
+
+
+class LabrramError(Exception):
+    """Base of every error raised on purpose by labrram."""
+
+
+class ConfigError(LabrramError):
+    """A bench configuration or parameter set is invalid; the message names the offending key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+class SafetyLimitError(LabrramError):
+    """A requested stimulus exceeds a configured safety limit or is not a valid value; nothing applied."""
+
+    def __init__(
+        self,
+        quantity: str,
+        value: float,
+        limit: float | None = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.quantity = quantity
+        self.value = value
+        self.limit = limit
+        self.key = key
+        problem = reason or f"exceeds the safety limit {limit:g} ({key})"
+        super().__init__(f"refused: {quantity} {value:g} {problem}; nothing was applied to the device")
+
+
+class InstrumentError(LabrramError):
+    """An instrument reported an error, timed out or answered unexpectedly."""
+
+    def __init__(self, instrument: str, command: str, message: str) -> None:
+        self.instrument = instrument
+        self.command = command
+        self.message = message
+        super().__init__(f"{instrument}: command {command!r} failed: {message}")
+
+
+class DeviceSelectionError(LabrramError):
+    """A device address lies outside the array, or no device is selected."""

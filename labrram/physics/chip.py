@@ -1,0 +1,76 @@
+"""A simulated chip: named arrays sharing one simulated clock and one temperature."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from labrram.physics.array import CrossbarArray, Index
+from labrram.physics.parameters import ArrayKind, DeviceParameters
+
+
+class SimulatedChip:
+    """Arrays of RRAM devices on a simulated clock: time moves only by pulses, reads and waits."""
+
+    def __init__(self, arrays: Mapping[str, CrossbarArray], temperature_c: float = 25.0) -> None:
+        if not arrays:
+            raise ValueError("a chip needs at least one array")
+        self.arrays = dict(arrays)
+        self.temperature_c = temperature_c
+        self.now_s = 0.0
+
+    @classmethod
+    def build(
+        cls,
+        parameters: DeviceParameters,
+        geometry: Mapping[str, tuple[int, int]],
+        kind: ArrayKind,
+        rng: np.random.Generator,
+    ) -> SimulatedChip:
+        """A chip whose arrays (name -> rows, cols) all use one technology."""
+        arrays = {
+            name: CrossbarArray(parameters, rows, cols, kind, rng) for name, (rows, cols) in geometry.items()
+        }
+        return cls(arrays)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass at the present temperature."""
+        if seconds < 0:
+            raise ValueError(f"time cannot run backwards ({seconds} s)")
+        for array in self.arrays.values():
+            array.advance(seconds, self.temperature_c)
+        self.now_s += seconds
+
+    def apply(
+        self,
+        array: str,
+        index: Index,
+        voltage_v: np.ndarray,
+        width_s: float,
+        compliance_a: np.ndarray | float | None = None,
+    ) -> np.ndarray:
+        """Pulse the indexed cells of one array, then let the pulse width pass; currents (A)."""
+        currents = self.arrays[array].apply_voltage(index, voltage_v, width_s, compliance_a)
+        self.advance(width_s)
+        return currents
+
+    def measure(
+        self,
+        array: str,
+        index: np.ndarray,
+        voltage_v: np.ndarray,
+        duration_s: float,
+        disturb: tuple[Index, np.ndarray] | None = None,
+    ) -> float:
+        """Sense the summed current of the indexed cells over ``duration_s`` (A).
+
+        ``disturb`` gives every cell under voltage during the read (indices, voltages) when the read
+        voltage can switch devices (above the array's smallest threshold): it acts as a pulse too.
+        """
+        crossbar = self.arrays[array]
+        current = crossbar.measure_line_current(index, voltage_v)
+        if disturb is not None:
+            crossbar.apply_voltage(disturb[0], disturb[1], duration_s)
+        self.advance(duration_s)
+        return current

@@ -1,0 +1,152 @@
+"""Physics parameters of one RRAM technology, with device-to-device spreads, in SI units.
+
+The switching model (see `labrram.physics.switching`) is a voltage-threshold rate model in the style of
+VTEAM (Kvatinsky et al., IEEE TCAS-II 62, 786, 2015) with an exponential amplitude dependence above the
+threshold and an exponential approach to a virtual bound beyond the window edge (the NeuroSim
+non-linearity form, Chen et al., IEEE TCAD 37, 3067, 2018), whose min/max step ratio is Sidler et al.'s
+"strength" (seed 003).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from labrram.errors import ConfigError
+
+
+class ArrayKind(StrEnum):
+    """How the devices of an array are accessed."""
+
+    ONE_T_ONE_R = "1T1R"
+    PASSIVE = "0T1R"
+
+
+class BiasScheme(StrEnum):
+    """How unselected lines of a passive array are biased while one device is pulsed or read."""
+
+    V_HALF = "V/2"
+    V_THIRD = "V/3"
+    GROUNDED = "grounded"
+
+
+@dataclass(frozen=True)
+class DeviceParameters:
+    """Population statistics of one technology; every conductance in siemens, voltage in volts.
+
+    Spreads named ``*_d2d`` are device-to-device: relative ones are the sigma of a log-normal factor,
+    those ending in ``_v`` are the standard deviation of a normal offset in volts. ``*_c2c`` are
+    cycle-to-cycle log-normal sigmas of each pulse's effect.
+    """
+
+    # Conductance window: per-device bounds drawn log-normally around the nominal values.
+    g_min_s: float
+    g_max_s: float
+    window_d2d: float
+
+    # SET (positive cell voltage): rate = set_rate_per_s * (exp((|V| - V_th) / set_slope_v) - 1).
+    set_threshold_v: float
+    set_threshold_d2d_v: float
+    set_slope_v: float
+    set_rate_per_s: float
+    set_rate_d2d: float
+    set_step_ratio: float
+    set_c2c: float
+
+    # RESET (negative cell voltage), the mirror image with its own constants (asymmetry).
+    reset_threshold_v: float
+    reset_threshold_d2d_v: float
+    reset_slope_v: float
+    reset_rate_per_s: float
+    reset_rate_d2d: float
+    reset_step_ratio: float
+    reset_c2c: float
+
+    # Compliance: a SET under current compliance I_cc stops near G = I_cc / compliance_hold_v.
+    compliance_hold_v: float
+    compliance_c2c: float
+
+    # Read noise on the measured current: sigma_I = sqrt((rel * I)^2 + floor^2).
+    read_noise_rel: float
+    read_noise_floor_a: float
+
+    # Forming: a share of devices starts virgin and needs one positive pulse above its forming voltage.
+    virgin_fraction: float
+    virgin_conductance_s: float
+    forming_voltage_v: float
+    forming_voltage_d2d_v: float
+
+    # Stuck devices (never tunable): HRS uniform in [min, max], LRS normal(mean, sd).
+    stuck_hrs_fraction: float
+    stuck_lrs_fraction: float
+    stuck_hrs_min_s: float
+    stuck_hrs_max_s: float
+    stuck_lrs_mean_s: float
+    stuck_lrs_sd_s: float
+
+    # Endurance: SET/RESET cycles to failure, log-normal across devices; a worn device sticks.
+    endurance_cycles: float
+    endurance_d2d: float
+
+    # Retention: a random walk in tau = ln(1 + age / t0) with drift mean and spread that peak at
+    # x = 1/3 of the window, shape (27/4) x (1 - x)^2; both in siemens per unit tau (per sqrt for sd).
+    relaxation_t0_s: float
+    relaxation_drift_s: float
+    relaxation_spread_s: float
+    activation_energy_ev: float
+    reference_temperature_c: float
+
+    def validated(self) -> DeviceParameters:
+        """Return self after checking every value; raise ConfigError naming the first bad field."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(field.name, f"must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(field.name, f"must be finite, got {value!r}")
+            if value < 0 and field.name not in _SIGNED_FIELDS:
+                raise ConfigError(field.name, f"must be >= 0, got {value!r}")
+        if not self.g_min_s < self.g_max_s:
+            raise ConfigError("g_min_s", f"must be below g_max_s ({self.g_max_s:g} S)")
+        for name in ("set_step_ratio", "reset_step_ratio"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(name, "must lie in [0, 1): it is the min/max step ratio")
+        for name in ("virgin_fraction", "stuck_hrs_fraction", "stuck_lrs_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(name, "must be a fraction in [0, 1]")
+        if self.stuck_hrs_fraction + self.stuck_lrs_fraction > 1:
+            raise ConfigError("stuck_lrs_fraction", "stuck HRS and LRS fractions add up above 1")
+        if self.stuck_hrs_min_s > self.stuck_hrs_max_s:
+            raise ConfigError("stuck_hrs_min_s", "must not exceed stuck_hrs_max_s")
+        for name in ("set_slope_v", "reset_slope_v", "compliance_hold_v", "relaxation_t0_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be > 0")
+        if self.endurance_cycles < 1:
+            raise ConfigError("endurance_cycles", "must be >= 1")
+        return self
+
+    def with_overrides(self, overrides: Mapping[str, Any], key_prefix: str = "") -> DeviceParameters:
+        """Copy with some fields replaced; unknown names and bad values raise ConfigError."""
+        names = {field.name for field in dataclasses.fields(self)}
+        converted = {}
+        for name, value in overrides.items():
+            if name not in names:
+                raise ConfigError(f"{key_prefix}{name}", "is not a device parameter")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{key_prefix}{name}", f"must be a number, got {value!r}")
+            try:
+                converted[name] = float(value)
+            except OverflowError:
+                raise ConfigError(f"{key_prefix}{name}", "is too large") from None
+        candidate = dataclasses.replace(self, **converted)
+        try:
+            return candidate.validated()
+        except ConfigError as error:
+            raise ConfigError(f"{key_prefix}{error.key}", error.problem) from None
+
+
+_SIGNED_FIELDS = frozenset({"relaxation_drift_s", "reference_temperature_c"})

@@ -1,0 +1,50 @@
+"""Retention: conductance relaxation after programming, accelerated by temperature (Arrhenius).
+
+After a device is programmed its conductance performs a random walk in tau = ln(1 + age / t0), with a
+drift and a spread that depend on the state. The spread of a population therefore grows as
+sqrt(ln t) and its mean shifts linearly in ln t, which is what Levy's tech B relaxation data show from
+10 ms to 10^4 s. Age is counted in equivalent seconds at the reference temperature: one second at
+T counts exp[(Ea / kB)(1 / T_ref - 1 / T)] seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+BOLTZMANN_EV_PER_K = 8.617333262e-5
+ZERO_CELSIUS_K = 273.15
+_SHAPE_NORMALIZATION = 27.0 / 4.0  # x (1 - x)^2 peaks at 4/27 for x = 1/3
+
+
+def acceleration_factor(
+    temperature_c: float, reference_temperature_c: float, activation_energy_ev: float
+) -> float:
+    """Arrhenius acceleration of ageing at ``temperature_c`` relative to the reference temperature."""
+    t_k = temperature_c + ZERO_CELSIUS_K
+    t_ref_k = reference_temperature_c + ZERO_CELSIUS_K
+    if t_k <= 0:
+        raise ValueError(f"temperature {temperature_c} C is below absolute zero")
+    return math.exp(activation_energy_ev / BOLTZMANN_EV_PER_K * (1.0 / t_ref_k - 1.0 / t_k))
+
+
+def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:
+    """Relative strength of relaxation across the window: (27/4) x (1 - x)^2, 1 at x = 1/3."""
+    x = np.clip((g_s - g_min_s) / (g_max_s - g_min_s), 0.0, 1.0)
+    return _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
+
+
+def relaxation_increment(
+    shape: np.ndarray,
+    age_before_s: np.ndarray,
+    age_after_s: np.ndarray,
+    t0_s: float,
+    drift_s: float,
+    spread_s: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Conductance change of each device while its age grows from before to after (siemens)."""
+    d_tau = np.log1p(age_after_s / t0_s) - np.log1p(age_before_s / t0_s)
+    noise = rng.standard_normal(shape.size)
+    return shape * (drift_s * d_tau + spread_s * np.sqrt(d_tau) * noise)

@@ -1,0 +1,71 @@
+"""The benches the shared Bench suite runs against, each with hooks to look behind the interface.
+
+Every Bench implementation adds a factory here; the suite in test_bench_suite.py must pass for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from labrram.bench import Bench, DeviceAddress
+from labrram.bench.factory import direct_simulated_bench
+from labrram.config import BenchConfig, parse_config
+
+
+@dataclass
+class BenchCase:
+    """A bench plus what the suite needs to check it from outside the interface."""
+
+    bench: Bench
+    true_conductance_s: Callable[[DeviceAddress], float]
+    outputs_safe: Callable[[], bool]
+    fail_next_operation: Callable[[BaseException], None]
+
+
+def suite_config(seed: int = 5) -> BenchConfig:
+    """A small quiet TiO2 passive bench: no stuck devices, so every device responds."""
+    return parse_config(
+        {
+            "bench": {"name": "suite", "seed": seed},
+            "sample": {
+                "chip": "suite-chip",
+                "preset": "tio2-passive-8x8",
+                "overrides": {"stuck_hrs_fraction": 0.0, "stuck_lrs_fraction": 0.0},
+                "arrays": [{"name": "A1", "rows": 4, "cols": 4}],
+            },
+            "safety": {
+                "max_positive_v": 2.0,
+                "max_negative_v": 2.4,
+                "max_read_v": 0.4,
+                "max_width_s": 1e-4,
+                "max_compliance_a": 1e-3,
+            },
+        }
+    )
+
+
+def direct_simulated_case() -> BenchCase:
+    bench = direct_simulated_bench(suite_config())
+    chip = bench.chip
+
+    def true_conductance_s(device: DeviceAddress) -> float:
+        return float(chip.arrays[device.array].conductance_s()[device.row, device.col])
+
+    def outputs_safe() -> bool:
+        return bench.source_level_v == 0.0 and not bench.output_enabled
+
+    def fail_next_operation(error: BaseException) -> None:
+        original_apply, original_measure = chip.apply, chip.measure
+
+        def fail(*args: object, **kwargs: object) -> None:
+            chip.apply, chip.measure = original_apply, original_measure
+            raise error
+
+        chip.apply = fail
+        chip.measure = fail
+
+    return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
+
+
+BENCH_CASES: dict[str, Callable[[], BenchCase]] = {"direct-simulated": direct_simulated_case}

@@ -1,0 +1,138 @@
+"""SET/RESET physics: amplitude and width dependence, bounds, asymmetry, compliance, spreads."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labrram.physics import HFO2_1T1R, TIO2_PASSIVE_8X8
+from tests.helpers import at_fraction, population_array, quiet
+
+ALL = slice(None)
+
+
+def mean_step(parameters, amplitude_v: float, width_s: float = 200e-9, start: float = 0.5) -> float:
+    array = population_array(parameters)
+    at_fraction(array, start)
+    before = array.conductance_s()
+    array.apply_voltage(ALL, amplitude_v, width_s)
+    return float((array.conductance_s() - before).mean())
+
+
+def test_mean_set_step_grows_with_amplitude_above_threshold():
+    parameters = quiet(TIO2_PASSIVE_8X8.parameters, relaxation_spread_s=0.0)
+    steps = [mean_step(parameters, v) for v in (0.3, 0.8, 1.2, 1.6, 2.0)]
+    assert steps[0] == pytest.approx(0.0, abs=1e-9)  # below every threshold: nothing moves
+    assert all(b > a > 0 for a, b in itertools.pairwise(steps[1:]))
+
+
+def test_mean_reset_step_grows_with_amplitude():
+    parameters = quiet(TIO2_PASSIVE_8X8.parameters, relaxation_spread_s=0.0)
+    steps = [mean_step(parameters, v) for v in (-1.1, -1.6, -2.0, -2.4)]
+    assert all(b < a < 0 for a, b in itertools.pairwise(steps))
+
+
+def test_longer_pulse_is_exactly_two_shorter_ones_without_noise():
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters, set_c2c=0.0, relaxation_spread_s=0.0, relaxation_drift_s=0.0
+    )
+    once, twice = population_array(parameters, 256), population_array(parameters, 256)
+    once.apply_voltage(ALL, 1.5, 400e-9)
+    twice.apply_voltage(ALL, 1.5, 200e-9)
+    twice.apply_voltage(ALL, 1.5, 200e-9)
+    np.testing.assert_allclose(once.conductance_s(), twice.conductance_s(), rtol=1e-12)
+
+
+def test_step_shrinks_toward_the_window_edge_by_the_configured_ratio():
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters,
+        set_c2c=0.0,
+        set_rate_d2d=0.0,
+        set_threshold_d2d_v=0.0,
+        window_d2d=0.0,
+        relaxation_spread_s=0.0,
+        relaxation_drift_s=0.0,
+        set_step_ratio=0.25,
+    )
+    tiny_pulse_s = 1e-12  # small enough for the step to be the local slope
+    at_min = mean_step(parameters, 1.5, tiny_pulse_s, start=0.0)
+    at_nine_tenths = mean_step(parameters, 1.5, tiny_pulse_s, start=0.9)
+    # The step falls linearly across the window, to 0.25 of its start at the far edge.
+    assert at_nine_tenths / at_min == pytest.approx(1 - 0.9 * (1 - 0.25), rel=1e-3)
+
+
+def test_reset_to_set_asymmetry_follows_the_rate_ratio():
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters,
+        set_threshold_v=0.5,
+        reset_threshold_v=0.5,
+        set_slope_v=0.25,
+        reset_slope_v=0.25,
+        set_step_ratio=0.3,
+        reset_step_ratio=0.3,
+        set_rate_per_s=1000.0,
+        reset_rate_per_s=3000.0,
+        set_rate_d2d=0.0,
+        reset_rate_d2d=0.0,
+        relaxation_spread_s=0.0,
+        relaxation_drift_s=0.0,
+    )
+    tiny_pulse_s = 1e-12
+    up = mean_step(parameters, 1.5, tiny_pulse_s)
+    down = mean_step(parameters, -1.5, tiny_pulse_s)
+    assert -down / up == pytest.approx(3.0, rel=0.05)
+
+
+@given(
+    amplitudes=st.lists(st.floats(-3.0, 3.0), min_size=1, max_size=30),
+    width_s=st.floats(1e-9, 1e-3),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=60, deadline=None)
+def test_conductance_stays_inside_each_devices_window(amplitudes, width_s, seed):
+    parameters = quiet(TIO2_PASSIVE_8X8.parameters, relaxation_spread_s=0.0)
+    array = population_array(parameters, 64, seed)
+    at_fraction(array, 0.5)
+    pop = array.population
+    for amplitude in amplitudes:
+        array.apply_voltage(ALL, amplitude, width_s)
+        g = array.conductance_s().ravel()
+        assert np.all(g >= pop.g_min_s * (1 - 1e-12))
+        assert np.all(g <= pop.g_max_s * (1 + 1e-12))
+
+
+def test_device_to_device_window_spread_is_as_configured():
+    parameters = quiet(TIO2_PASSIVE_8X8.parameters, window_d2d=0.1)
+    pop = population_array(parameters, 20000).population
+    assert np.log(pop.g_max_s).std() == pytest.approx(0.1, rel=0.05)
+    assert pop.g_max_s.mean() == pytest.approx(500e-6, rel=0.01)
+
+
+def test_threshold_spread_is_as_configured():
+    parameters = quiet(TIO2_PASSIVE_8X8.parameters, set_threshold_d2d_v=0.05)
+    pop = population_array(parameters, 20000).population
+    assert pop.set_threshold_v.std() == pytest.approx(0.05, rel=0.05)
+
+
+def test_compliance_sets_the_final_conductance_of_a_set():
+    parameters = quiet(HFO2_1T1R.parameters, relaxation_spread_s=0.0, relaxation_drift_s=0.0)
+    finals = []
+    for compliance_a in (20e-6, 40e-6, 60e-6, 80e-6):
+        array = population_array(parameters, 2000)
+        at_fraction(array, 0.0)
+        for _ in range(5):
+            array.apply_voltage(ALL, 1.5, 1e-6, compliance_a)
+        finals.append(np.median(array.conductance_s()))
+        assert finals[-1] == pytest.approx(compliance_a / parameters.compliance_hold_v, rel=0.1)
+    assert np.all(np.diff(finals) > 0)
+
+
+def test_pulse_current_is_limited_by_compliance():
+    array = population_array(quiet(HFO2_1T1R.parameters), 100)
+    at_fraction(array, 1.0)
+    currents = array.apply_voltage(ALL, 2.0, 1e-6, compliance_a=50e-6)
+    assert np.all(np.abs(currents) <= 50e-6)

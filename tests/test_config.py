@@ -1,0 +1,140 @@
+"""Bench TOML: the shipped examples load; every error names its key; no input crashes the parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labrram.cli import default_config_path
+from labrram.config import load_config, parse_config
+from labrram.errors import ConfigError
+from labrram.physics import ArrayKind, BiasScheme
+
+EXAMPLES = Path(default_config_path()).parent
+
+
+def minimal(**sections: dict) -> dict:
+    document = {
+        "bench": {"name": "b", "seed": 1},
+        "sample": {"chip": "c", "preset": "tio2-passive-8x8"},
+    }
+    for name, table in sections.items():
+        document[name] = {**document.get(name, {}), **table}
+    return document
+
+
+def test_shipped_examples_load():
+    tio2 = load_config(EXAMPLES / "tio2-bench.toml")
+    assert tio2.sample.arrays[0].bias_scheme is BiasScheme.V_THIRD
+    assert tio2.sample.arrays[0].kind is ArrayKind.PASSIVE
+    assert tio2.safety.max_negative_v == 2.6
+    hfo2 = load_config(EXAMPLES / "hfo2-bench.toml")
+    assert (hfo2.sample.arrays[0].rows, hfo2.sample.arrays[0].cols) == (128, 128)
+    assert hfo2.sample.preset.default_compliance_a == 100e-6
+
+
+def test_defaults_come_from_the_preset():
+    config = parse_config(minimal())
+    (array,) = config.sample.arrays
+    assert (array.name, array.rows, array.cols) == ("A1", 8, 8)
+    assert config.read_duration_s == 10e-6
+    assert config.database_url is None
+
+
+def test_overrides_replace_preset_values():
+    config = parse_config(minimal(sample={"overrides": {"read_noise_rel": 0.02}}))
+    assert config.sample.parameters.read_noise_rel == 0.02
+
+
+@pytest.mark.parametrize(
+    ("document", "key"),
+    [
+        (minimal(extra={"a": 1}), "extra"),
+        (minimal(bench={"colour": "red"}), "bench.colour"),
+        (minimal(bench={"seed": -3}), "bench.seed"),
+        (minimal(bench={"seed": True}), "bench.seed"),
+        (minimal(bench={"name": ""}), "bench.name"),
+        (minimal(bench={"read_duration_s": 0}), "bench.read_duration_s"),
+        (minimal(sample={"preset": "nope"}), "sample.preset"),
+        (minimal(sample={"overrides": {"warp": 1.0}}), "sample.overrides.warp"),
+        (minimal(sample={"overrides": {"g_max_s": "big"}}), "sample.overrides.g_max_s"),
+        (minimal(sample={"overrides": {"set_c2c": -0.1}}), "sample.overrides.set_c2c"),
+        (minimal(sample={"arrays": [{"rows": 0}]}), "sample.arrays[0].rows"),
+        (minimal(sample={"arrays": [{"bias_scheme": "V/4"}]}), "sample.arrays[0].bias_scheme"),
+        (minimal(sample={"arrays": [{}, {"colour": 1}]}), "sample.arrays[1].colour"),
+        (minimal(sample={"arrays": [{"name": "X"}, {"name": "X"}]}), "sample.arrays"),
+        (minimal(sample={"temperature_c": -300}), "sample.temperature_c"),
+        (minimal(safety={"max_positive_v": -1}), "safety.max_positive_v"),
+        (minimal(safety={"max_voltage": 1}), "safety.max_voltage"),
+    ],
+)
+def test_errors_name_the_offending_key(document, key):
+    with pytest.raises(ConfigError) as error:
+        parse_config(document)
+    assert error.value.key == key
+
+
+def test_missing_tables_are_named():
+    with pytest.raises(ConfigError, match=r"^sample: table is missing"):
+        parse_config({"bench": {"name": "b"}})
+
+
+def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[bench\nname = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)
+
+
+toml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    bench=st.dictionaries(st.sampled_from(["name", "seed", "read_duration_s", "x"]), toml_values),
+    sample=st.dictionaries(
+        st.sampled_from(["chip", "preset", "overrides", "arrays", "temperature_c"]), toml_values
+    ),
+    safety=st.dictionaries(st.sampled_from(["max_positive_v", "max_read_v", "y"]), toml_values),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_document_either_parses_or_raises_config_error(bench, sample, safety):
+    try:
+        parse_config({"bench": bench, "sample": sample, "safety": safety})
+    except ConfigError as error:
+        assert error.key
+
+
+@given(
+    name=st.sampled_from(["g_min_s", "set_c2c", "set_step_ratio", "endurance_cycles", "x"]),
+    value=st.integers() | st.floats() | st.booleans() | st.text(max_size=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_override_either_applies_or_names_its_key(name, value):
+    try:
+        config = parse_config(minimal(sample={"overrides": {name: value}}))
+    except ConfigError as error:
+        assert error.key == f"sample.overrides.{name}"
+    else:
+        assert getattr(config.sample.parameters, name) == float(value)
+
+
+@given(value=st.integers() | st.floats() | st.booleans() | st.none())
+@settings(max_examples=100, deadline=None)
+def test_any_safety_value_either_applies_or_names_its_key(value):
+    try:
+        config = parse_config(minimal(safety={"max_read_v": value}))
+    except ConfigError as error:
+        assert error.key == "safety.max_read_v"
+    else:
+        assert config.safety.max_read_v == value > 0
