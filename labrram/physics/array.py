@@ -1,9 +1,9 @@
 """A simulated RRAM array: per-device conductance state driven by cell voltages, vectorized in numpy.
 
 Every operation takes the flat indices of the devices under voltage (``index``: an integer array, or
-``slice(None)`` for the whole array) and the voltage across each (positive = SET polarity). Which devices
-see which voltage is decided outside, by the bias scheme (`labrram.physics.bias`) or by the simulated
-wiring of an instrument emulator.
+``slice(None)`` for the whole array; no other slices) and the voltage across each (positive = SET
+polarity). Which devices see which voltage is decided outside, by the bias scheme
+(`labrram.physics.bias`) or by the simulated wiring of an instrument emulator.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class CrossbarArray:
         self._evaluated_at_s = np.zeros(size)
         self._reversals = np.zeros(size, dtype=np.int64)
         self._last_polarity = np.zeros(size, dtype=np.int8)
+        self._has_virgin = bool(pop.virgin.any())
+        self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
         self.min_switching_voltage_v = float(min(pop.set_threshold_v.min(), pop.reset_threshold_v.min()))
 
     @property
@@ -85,8 +87,7 @@ class CrossbarArray:
         values = np.asarray(conductance_s, dtype=float).reshape(-1)
         if values.size != self.size or not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError(f"need {self.rows}x{self.cols} finite, non-negative conductances")
-        pop = self.population
-        working = (pop.stuck == NOT_STUCK) & ~pop.virgin
+        working = self._relaxing
         self._g = np.where(working, values, self._g)
         self._programmed_at_s = np.where(working, self._effective_age_s, self._programmed_at_s)
         self._evaluated_at_s[:] = self._effective_age_s
@@ -103,8 +104,7 @@ class CrossbarArray:
         before = self._evaluated_at_s[index] - programmed
         after = self._effective_age_s - programmed
         g = self._g[index]
-        shape = state_shape(g, pop.g_min_s[index], pop.g_max_s[index])
-        shape = np.where((pop.stuck[index] == NOT_STUCK) & ~pop.virgin[index], shape, 0.0)
+        shape = state_shape(g, pop.g_min_s[index], pop.window_s[index]) * self._relaxing[index]
         step = relaxation_increment(
             shape,
             before,
@@ -129,77 +129,96 @@ class CrossbarArray:
         """Apply a rectangular pulse to the indexed devices; return the current through each (A).
 
         ``compliance_a`` limits the current of each device (scalar, per-device array, or None); a
-        SET under compliance stops near I_cc / compliance_hold_v.
+        SET under compliance stops near I_cc / compliance_hold_v. Only devices above their switching
+        (or forming) threshold are updated: below it the rate is exactly zero, and their relaxation
+        is brought up to date whenever they are next read or switched.
         """
+        pop = self.population
+        v = np.broadcast_to(np.asarray(voltage_v, dtype=float), self._g[index].shape)
+        positive = v > 0
+        threshold = np.where(positive, pop.set_threshold_v[index], pop.reset_threshold_v[index])
+        acting = np.abs(v) > threshold
+        if self._has_virgin:
+            acting |= pop.virgin[index] & (v >= pop.forming_voltage_v[index])
+        limit = None
+        if compliance_a is not None:
+            limit = np.broadcast_to(np.asarray(compliance_a, dtype=float), v.shape)
+        if acting.any():
+            devices = np.flatnonzero(acting) if isinstance(index, slice) else index[acting]
+            self._switch(devices, v[acting], width_s, None if limit is None else limit[acting])
+        current = self._g[index] * v
+        if limit is not None:
+            current = np.clip(current, -limit, limit)
+        return current
+
+    def _switch(self, devices: Index, v: np.ndarray, width_s: float, limit: np.ndarray | None) -> None:
+        """SET/RESET step of the given devices (flat indices or all) under their voltages."""
         p = self.parameters
         pop = self.population
-        g = self._relaxed(index)
-        v = np.broadcast_to(np.asarray(voltage_v, dtype=float), g.shape)
+        # Relaxation is not settled here: it is owed since the last evaluation and settled when the
+        # device is next read or makes a switching event (the two commute to first order).
+        g = self._g[devices]
         positive = v > 0
-        g_min = pop.g_min_s[index]
-        g_max = pop.g_max_s[index]
-        threshold = np.where(positive, pop.set_threshold_v[index], pop.reset_threshold_v[index])
+        g_min = pop.g_min_s[devices]
+        g_max = pop.g_max_s[devices]
+        threshold = np.where(positive, pop.set_threshold_v[devices], pop.reset_threshold_v[devices])
         slope = np.where(positive, p.set_slope_v, p.reset_slope_v)
-        rate = np.where(positive, pop.set_rate_per_s[index], pop.reset_rate_per_s[index])
+        rate = np.where(positive, pop.set_rate_per_s[devices], pop.reset_rate_per_s[devices])
         c2c = np.where(positive, p.set_c2c, p.reset_c2c)
         overdrive = np.maximum(np.abs(v) - threshold, 0.0)
         noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
         fraction = -np.expm1(-rate * np.expm1(overdrive / slope) * noise * width_s)
-        if compliance_a is None:
+        if limit is None:
             cap = g_max
         else:
-            g_cc = np.asarray(compliance_a, dtype=float) / p.compliance_hold_v
+            g_cc = limit / p.compliance_hold_v
             cap = np.minimum(g_max, g_cc * lognormal_factor(self._rng, p.compliance_c2c, g.size))
-        bound = np.where(positive, pop.set_bound_s[index], pop.reset_bound_s[index])
+        bound = np.where(positive, pop.set_bound_s[devices], pop.reset_bound_s[devices])
         moved = g + (bound - g) * fraction
         moved = np.where(
             positive,
             np.minimum(moved, np.maximum(cap, g)),
             np.maximum(moved, np.minimum(g_min, g)),
         )
-        virgin = pop.virgin[index]
-        frozen = virgin | (pop.stuck[index] != NOT_STUCK)
+        virgin = pop.virgin[devices]
+        frozen = virgin | (pop.stuck[devices] != NOT_STUCK)
         g_new = np.where(frozen, g, moved)
         if virgin.any():
-            forming = virgin & positive & (v >= pop.forming_voltage_v[index])
+            forming = virgin & positive & (v >= pop.forming_voltage_v[devices])
             g_new = np.where(forming, cap, g_new)
-            pop.virgin[index] = virgin & ~forming
-        self._record_switching(index, g, g_new, g_min, g_max)
-        self._g[index] = g_new
-        current = g_new * v
-        if compliance_a is not None:
-            limit = np.asarray(compliance_a, dtype=float)
-            current = np.clip(current, -limit, limit)
-        return current
+            pop.virgin[devices] = virgin & ~forming
+            self._relaxing[devices] |= forming
+            self._has_virgin = bool(pop.virgin.any())
+        self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
+        self._record_switching(devices, g, g_new, pop.window_s[devices])
+        self._g[devices] = g_new
 
     def _record_switching(
-        self,
-        index: Index,
-        g_before: np.ndarray,
-        g_after: np.ndarray,
-        g_min: np.ndarray,
-        g_max: np.ndarray,
+        self, index: Index, g_before: np.ndarray, g_after: np.ndarray, window_s: np.ndarray
     ) -> None:
         """Count SET/RESET reversals for endurance, restart relaxation, and wear devices out."""
         change = g_after - g_before
-        effective = np.abs(change) > SWITCHING_EVENT_FRACTION * (g_max - g_min)
+        effective = np.abs(change) > SWITCHING_EVENT_FRACTION * window_s
         if not effective.any():
             return
-        polarity = np.sign(change).astype(np.int8)
-        last = self._last_polarity[index]
-        reversed_ = effective & (last != 0) & (polarity != last)
-        reversals = self._reversals[index] + reversed_
-        self._reversals[index] = reversals
-        self._last_polarity[index] = np.where(effective, polarity, last)
-        self._programmed_at_s[index] = np.where(
-            effective, self._effective_age_s, self._programmed_at_s[index]
-        )
+        devices = np.flatnonzero(effective) if isinstance(index, slice) else index[effective]
+        polarity = np.sign(change[effective]).astype(np.int8)
+        last = self._last_polarity[devices]
+        reversals = self._reversals[devices] + ((last != 0) & (polarity != last))
+        self._reversals[devices] = reversals
+        self._last_polarity[devices] = polarity
+        # Relaxation owed since the last evaluation is settled, then restarts from this event.
+        self._relaxed(devices)
+        self._programmed_at_s[devices] = self._effective_age_s
         pop = self.population
-        worn = (reversals >= 2 * pop.endurance_cycles[index]) & (pop.stuck[index] == NOT_STUCK)
+        worn = (reversals >= 2 * pop.endurance_cycles[devices]) & (pop.stuck[devices] == NOT_STUCK)
         if worn.any():
-            high = g_after > 0.5 * (g_min + g_max)
-            pop.stuck[index] = np.where(worn, np.where(high, STUCK_LRS, STUCK_HRS), pop.stuck[index])
-            pop.stuck_conductance_s[index] = np.where(worn, g_after, pop.stuck_conductance_s[index])
+            worn_devices = devices[worn]
+            g = self._g[worn_devices]
+            high = g > pop.g_min_s[worn_devices] + 0.5 * pop.window_s[worn_devices]
+            pop.stuck[worn_devices] = np.where(high, STUCK_LRS, STUCK_HRS)
+            pop.stuck_conductance_s[worn_devices] = g
+            self._relaxing[worn_devices] = False
 
     def cycles(self) -> np.ndarray:
         """Completed SET/RESET cycles of every device (rows x cols)."""

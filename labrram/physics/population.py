@@ -22,6 +22,7 @@ class DevicePopulation:
 
     g_min_s: np.ndarray
     g_max_s: np.ndarray
+    window_s: np.ndarray
     set_bound_s: np.ndarray
     reset_bound_s: np.ndarray
     set_threshold_v: np.ndarray
@@ -63,6 +64,7 @@ class DevicePopulation:
         return cls(
             g_min_s=g_min,
             g_max_s=g_max,
+            window_s=width,
             set_bound_s=set_bound,
             reset_bound_s=reset_bound,
             set_threshold_v=np.abs(rng.normal(p.set_threshold_v, p.set_threshold_d2d_v, size)),

@@ -29,9 +29,9 @@ def acceleration_factor(
     return math.exp(activation_energy_ev / BOLTZMANN_EV_PER_K * (1.0 / t_ref_k - 1.0 / t_k))
 
 
-def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:
+def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) -> np.ndarray:
     """Relative strength of relaxation across the window: (27/4) x (1 - x)^2, 1 at x = 1/3."""
-    x = np.clip((g_s - g_min_s) / (g_max_s - g_min_s), 0.0, 1.0)
+    x = np.clip((g_s - g_min_s) / window_s, 0.0, 1.0)
     return _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
 
 
