@@ -29,8 +29,11 @@ def _demo(args: argparse.Namespace) -> int:
         end = "\n" if progress.done == progress.total else ""
         print(f"\rprogramming: {progress.done}/{progress.total} devices", end=end, file=sys.stderr)
 
+    parameters = config.sample.parameters
+    margin_s = 0.1 * (parameters.g_max_s - parameters.g_min_s)
+    targets_s = (parameters.g_min_s + margin_s, parameters.g_max_s - margin_s)
     with bench:
-        report = run_demo(bench, seed, on_progress=None if args.quiet else show)
+        report = run_demo(bench, seed, targets_s, on_progress=None if args.quiet else show)
     title = (
         f"labrram demo: simulated {config.sample.preset.name} chip {config.sample.chip!r} "
         f"(seed {config.seed}), bench {config.name!r} from {config_path.name}"
