@@ -1,4 +1,4 @@
-"""The labrram command line: ``labrram demo`` and what later grows beside it."""
+"""The labrram command line: ``labrram demo`` and ``labrram db ...``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,24 @@ from pathlib import Path
 
 from labrram.bench.factory import direct_simulated_bench
 from labrram.config import load_config
-from labrram.demo import format_report, run_demo
+from labrram.db import (
+    Recorder,
+    export_run,
+    head_revision,
+    make_engine,
+    open_database,
+    record_run,
+    resolve_database_url,
+    runs,
+    stale_runs,
+    upgrade,
+)
+from labrram.db import current_revision as schema_revision
+from labrram.demo import demo_records, format_report, summarize
 from labrram.errors import LabrramError
-from labrram.records import Progress
+from labrram.records import Progress, Record
+
+RETENTION_WAIT_S = 1e4
 
 
 def default_config_path() -> Path:
@@ -22,34 +37,106 @@ def default_config_path() -> Path:
 def _demo(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
+    url = resolve_database_url(args.database or config.database_url)
+    engine = open_database(url)
     bench = direct_simulated_bench(config)
     seed = config.seed if args.seed is None else args.seed
-
-    def show(progress: Progress) -> None:
-        end = "\n" if progress.done == progress.total else ""
-        print(f"\rprogramming: {progress.done}/{progress.total} devices", end=end, file=sys.stderr)
-
     parameters = config.sample.parameters
     margin_s = 0.1 * (parameters.g_max_s - parameters.g_min_s)
     targets_s = (parameters.g_min_s + margin_s, parameters.g_max_s - margin_s)
+    taken: list[Record] = []
+
+    def take(record: Record) -> None:
+        taken.append(record)
+        if isinstance(record, Progress) and not args.quiet:
+            end = "\n" if record.done == record.total else ""
+            print(f"\rprogramming: {record.done}/{record.total} devices", end=end, file=sys.stderr)
+
+    recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
     with bench:
-        report = run_demo(bench, seed, targets_s, on_progress=None if args.quiet else show)
+        records = demo_records(bench, seed, targets_s, retention_wait_s=RETENTION_WAIT_S)
+        run_id = record_run(recorder, records, tee=take)
+    report = summarize(taken, RETENTION_WAIT_S, bench.now())
     title = (
         f"labrram demo: simulated {config.sample.preset.name} chip {config.sample.chip!r} "
         f"(seed {config.seed}), bench {config.name!r} from {config_path.name}"
     )
     print(format_report(report, title))
+    print(f"Recorded as run {run_id} in {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(resolve_database_url(args.database))
+    before = schema_revision(engine)
+    upgrade(engine)
+    print(
+        f"{engine.url.render_as_string(hide_password=True)}: schema {before or 'empty'} -> {head_revision()}"
+    )
+    return 0
+
+
+def _db_runs(args: argparse.Namespace) -> int:
+    engine = open_database(resolve_database_url(args.database), create=False)
+    table = stale_runs(engine, args.stale_after) if args.stale else runs(engine)
+    if table.empty:
+        print("no stale runs" if args.stale else "no runs")
+        return 0
+    columns = ["id", "procedure", "chip", "status", "started_at", "ended_at", "host", "pid", "message"]
+    print(table[columns].to_string(index=False))
+    return 0
+
+
+def _db_show(args: argparse.Namespace) -> int:
+    engine = open_database(resolve_database_url(args.database), create=False)
+    table = runs(engine)
+    selected = table[table["id"] == args.run]
+    if selected.empty:
+        raise LabrramError(f"there is no run {args.run}")
+    for name, value in selected.iloc[0].items():
+        print(f"{name:>16}: {value}")
+    return 0
+
+
+def _db_export(args: argparse.Namespace) -> int:
+    engine = open_database(resolve_database_url(args.database), create=False)
+    for path in export_run(engine, args.run, Path(args.out), args.format):
+        print(path)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labrram", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="characterize a simulated chip and print a summary")
+    database_help = "database URL (default: LABRRAM_DATABASE_URL, the bench file, or the SQLite file)"
+
+    demo = commands.add_parser("demo", help="characterize a simulated chip, record it, print a summary")
     demo.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
     demo.add_argument("--seed", type=int, help="seed of the random targets (default: bench seed)")
+    demo.add_argument("--database", help=database_help)
+    demo.add_argument("--operator", help="who runs it, recorded with the run")
     demo.add_argument("--quiet", action="store_true", help="no progress line")
     demo.set_defaults(handler=_demo)
+
+    db = commands.add_parser("db", help="the device database").add_subparsers(
+        dest="db_command", required=True
+    )
+    db_upgrade = db.add_parser("upgrade", help="migrate the database schema to this version's")
+    db_upgrade.set_defaults(handler=_db_upgrade)
+    db_runs = db.add_parser("runs", help="list runs")
+    db_runs.add_argument("--stale", action="store_true", help="only runs left running by a crash")
+    db_runs.add_argument("--stale-after", type=float, default=300.0, help="heartbeat age (s) that counts")
+    db_runs.set_defaults(handler=_db_runs)
+    db_show = db.add_parser("show", help="one run in full")
+    db_show.add_argument("run", type=int)
+    db_show.set_defaults(handler=_db_show)
+    db_export = db.add_parser("export", help="write a run's records as Parquet or CSV files")
+    db_export.add_argument("run", type=int)
+    db_export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    db_export.add_argument("--out", default=".", help="folder for the files (default: here)")
+    db_export.set_defaults(handler=_db_export)
+    for sub in (db_upgrade, db_runs, db_show, db_export):
+        sub.add_argument("--database", help=database_help)
     return parser
 
 
@@ -61,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labrram: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("labrram: interrupted; outputs were set to 0 V", file=sys.stderr)
+        print("labrram: interrupted; outputs were set to 0 V and the run was marked aborted", file=sys.stderr)
         return 130
 
 

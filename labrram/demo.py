@@ -8,8 +8,8 @@ reads the block back (disturbance by programming order), then lets it age and re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from labrram.bench.base import Bench, DeviceAddress
 from labrram.procedures.forming import FormingSettings, form_device
 from labrram.procedures.program import disturbance_by_order, program_array
 from labrram.procedures.tuning import AlibartSettings
-from labrram.records import Progress, Record, Result
+from labrram.records import Read, Record, Result, RunStarted
 
 DISTURBANCE_BINS = ((1, 5), (6, 15), (16, 30), (31, 63))
 BLOCK = 8
@@ -43,15 +43,14 @@ class DemoReport:
     simulated_time_s: float
 
 
-def run_demo(
+def demo_records(
     bench: Bench,
     seed: int | None,
     target_range_s: tuple[float, float],
     settings: AlibartSettings | None = None,
     retention_wait_s: float = 1e4,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> DemoReport:
-    """Form, program, read back and age a block of the bench's first array; return the figures."""
+) -> Iterator[Record]:
+    """The demo as a record stream: forming, array programming, read-back, retention."""
     settings = settings or AlibartSettings()
     array = next(iter(bench.arrays))
     geometry = bench.arrays[array]
@@ -59,17 +58,43 @@ def run_demo(
     targets = np.full((geometry.rows, geometry.cols), np.nan)
     rows, cols = min(BLOCK, geometry.rows), min(BLOCK, geometry.cols)
     targets[:rows, :cols] = rng.uniform(*target_range_s, size=(rows, cols))
-    formed = 0
-    for row in range(rows):
-        for col in range(cols):
-            *_, result = form_device(bench, DeviceAddress(array, row, col), FormingSettings())
-            formed += result.values["pulses"] > 0 and result.values["success"]
-    records: list[Record] = []
+    devices = tuple(DeviceAddress(array, row, col) for row in range(rows) for col in range(cols))
+    parameters = {
+        "targets_s": targets[:rows, :cols].tolist(),
+        "order": "column-major",
+        "alibart": asdict(settings),
+        "forming": asdict(FormingSettings()),
+        "retention_wait_s": retention_wait_s,
+    }
+    yield RunStarted("demo", parameters, devices, seed)
+    for device in devices:
+        yield from form_device(bench, device, FormingSettings())
+    programmed_at: dict[DeviceAddress, float] = {}
     for record in program_array(bench, array, targets, settings, order="column-major"):
-        records.append(record)
-        if on_progress is not None and isinstance(record, Progress):
-            on_progress(record)
-    tunings = [r for r in records if isinstance(r, Result) and r.kind == "tuning"]
+        if isinstance(record, Read):
+            programmed_at.setdefault(record.device, record.t_s)
+        if isinstance(record, Result) and record.kind == "tuning":
+            programmed_at[record.device] = bench.now()
+        yield record
+    bench.wait(retention_wait_s)
+    for device in devices:
+        bench.select(device.row, device.col, device.array)
+        read = bench.read(settings.read_voltage_v)
+        yield Read.of(read)
+        values = {
+            "elapsed_s": read.t_s - programmed_at[device],
+            "conductance_s": read.conductance_s,
+            "temperature_c": bench.temperature_c,
+        }
+        yield Result(device, "retention", values)
+
+
+def summarize(records: Sequence[Record], retention_wait_s: float, simulated_time_s: float) -> DemoReport:
+    """The figures of a demo run, from its records."""
+    results = [r for r in records if isinstance(r, Result)]
+    forming = [r for r in results if r.kind == "forming"]
+    formed = sum(r.values["pulses"] > 0 and r.values["success"] for r in forming)
+    tunings = [r for r in results if r.kind == "tuning"]
     succeeded = [r for r in tunings if r.values["success"]]
     errors = np.array([r.values["achieved_s"] / r.values["target_s"] - 1 for r in succeeded] or [np.nan])
     pulses = np.array([r.values["pulses"] for r in tunings])
@@ -83,18 +108,10 @@ def run_demo(
         if values.size:
             label = f"{low}-{high}"
             disturbance.append((label, values.size, values.mean(), values.std()))
-    ended = {
-        (r.device.row, r.device.col): r.values["at_end_s"]
-        for r in records
-        if isinstance(r, Result) and r.kind == "disturbance"
-    }
-    bench.wait(retention_wait_s)
-    shifts = []
-    for (row, col), before in ended.items():
-        bench.select(row, col, array)
-        shifts.append(bench.read(settings.read_voltage_v).conductance_s - before)
+    ended = {r.device: r.values["at_end_s"] for r in results if r.kind == "disturbance"}
+    shifts = [r.values["conductance_s"] - ended[r.device] for r in results if r.kind == "retention"]
     return DemoReport(
-        array=array,
+        array=tunings[0].device.array,
         devices=len(tunings),
         formed=formed,
         tuned=len(succeeded),
@@ -107,7 +124,7 @@ def run_demo(
         retention_wait_s=retention_wait_s,
         retention_shift_mean_s=float(np.mean(shifts)),
         retention_shift_sd_s=float(np.std(shifts)),
-        simulated_time_s=bench.now(),
+        simulated_time_s=simulated_time_s,
     )
 
 

@@ -45,3 +45,15 @@ class InstrumentError(LabrramError):
 
 class DeviceSelectionError(LabrramError):
     """A device address lies outside the array, or no device is selected."""
+
+
+class DatabaseError(LabrramError):
+    """The database cannot be used as asked."""
+
+
+class SchemaVersionError(DatabaseError):
+    """The database's schema is not the one this labrram version writes; upgrade it first."""
+
+
+class RecordConflictError(DatabaseError):
+    """A write broke a uniqueness or reference rule of the database; nothing of it was kept."""

@@ -8,11 +8,11 @@ Programmed after ``successive_reads`` good reads in a row (any read out of band 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from labrram.bench.base import Bench, DeviceAddress
-from labrram.records import Pulse, PulseKind, Read, Record, Result
+from labrram.records import Progress, Pulse, PulseKind, Read, Record, Result, RunStarted
 
 
 @dataclass(frozen=True)
@@ -92,3 +92,27 @@ def tune_device(
             "settings": asdict(settings),
         },
     )
+
+
+def tune_devices(
+    bench: Bench,
+    targets_s: Mapping[DeviceAddress, float],
+    settings: AlibartSettings,
+    done: Collection[DeviceAddress] = frozenset(),
+    seed: int | None = None,
+) -> Iterator[Record]:
+    """A tuning run over a device selection: RunStarted, then each device not in ``done`` in turn.
+
+    Passing the devices a previous, interrupted run completed (``Recorder.resume``) makes the run
+    resumable: those devices are not touched again.
+    """
+    devices = tuple(targets_s)
+    parameters = {
+        "targets_s": {f"{d.array}:{d.row}:{d.col}": t for d, t in targets_s.items()},
+        "settings": asdict(settings),
+    }
+    yield RunStarted("tuning", parameters, devices, seed)
+    remaining = [d for d in devices if d not in done]
+    for position, device in enumerate(remaining, start=1):
+        yield from tune_device(bench, device, targets_s[device], settings)
+        yield Progress(len(devices) - len(remaining) + position, len(devices), device)

@@ -1,0 +1,217 @@
+"""Read the database into pandas: runs, pulses, reads and results for a selection; export a run.
+
+Big selections stream in chunks (``chunk_rows``): each chunk is a DataFrame, so a million reads never
+need to sit in memory as Python objects at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, Select, or_, select
+
+from labrram.db.models import (
+    Array,
+    Device,
+    EnduranceCycle,
+    IVPoint,
+    ProcedureResult,
+    ProgrammedLevel,
+    PulseRecord,
+    ReadRecord,
+    RetentionPoint,
+    Run,
+    Sample,
+    TuningResult,
+)
+from labrram.errors import DatabaseError
+
+RESULT_MODELS = {
+    "tuning": TuningResult,
+    "level": ProgrammedLevel,
+    "retention": RetentionPoint,
+    "iv": IVPoint,
+    "endurance": EnduranceCycle,
+    "other": ProcedureResult,
+}
+STALE_AFTER_S = 300.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records to fetch; every field left None selects everything."""
+
+    runs: Sequence[int] | None = None
+    chip: str | None = None
+    array: str | None = None
+    devices: Sequence[tuple[int, int]] | None = None
+    procedure: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+
+def _records_query(model: type, selection: Selection) -> Select:
+    columns = [c for c in model.__table__.columns if c.name not in ("id", "device_id")]
+    query = (
+        select(Sample.name.label("chip"), Array.name.label("array"), Device.row, Device.col, *columns)
+        .join(Device, Device.id == model.device_id)
+        .join(Array, Array.id == Device.array_id)
+        .join(Sample, Sample.id == Array.sample_id)
+        .join(Run, Run.id == model.run_id)
+        .order_by(model.run_id, model.seq)
+    )
+    if selection.runs is not None:
+        query = query.where(model.run_id.in_(list(selection.runs)))
+    if selection.chip is not None:
+        query = query.where(Sample.name == selection.chip)
+    if selection.array is not None:
+        query = query.where(Array.name == selection.array)
+    if selection.devices is not None:
+        query = query.where(or_(*((Device.row == r) & (Device.col == c) for r, c in selection.devices)))
+    if selection.procedure is not None:
+        query = query.where(Run.procedure == selection.procedure)
+    if selection.started_after is not None:
+        query = query.where(Run.started_at >= selection.started_after)
+    if selection.started_before is not None:
+        query = query.where(Run.started_at < selection.started_before)
+    return query
+
+
+def _frames(engine: Engine, query: Select, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, max_row_buffer=chunk_rows).execute(query)
+        columns = list(result.keys())
+        empty = True
+        for rows in result.partitions(chunk_rows):
+            empty = False
+            yield pd.DataFrame.from_records(rows, columns=columns)
+        if empty:
+            yield pd.DataFrame(columns=columns)
+
+
+def _fetch(engine: Engine, query: Select, chunk_rows: int | None) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    if chunk_rows is not None:
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be >= 1")
+        return _frames(engine, query, chunk_rows)
+    return pd.concat(list(_frames(engine, query, 1_000_000)), ignore_index=True)
+
+
+def pulses(
+    engine: Engine, selection: Selection = Selection(), kind: str | None = None, chunk_rows: int | None = None
+) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    """Pulses of the selection (optionally one kind: SET, RESET, FORM), ordered by run and sequence."""
+    query = _records_query(PulseRecord, selection)
+    if kind is not None:
+        query = query.where(PulseRecord.kind == kind)
+    return _fetch(engine, query, chunk_rows)
+
+
+def reads(
+    engine: Engine, selection: Selection = Selection(), chunk_rows: int | None = None
+) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    """Reads of the selection, ordered by run and sequence."""
+    return _fetch(engine, _records_query(ReadRecord, selection), chunk_rows)
+
+
+def results(engine: Engine, kind: str, selection: Selection = Selection()) -> pd.DataFrame:
+    """Results of one kind: tuning, level, retention, iv, endurance, or other (JSON values)."""
+    if kind not in RESULT_MODELS:
+        raise DatabaseError(f"unknown result kind {kind!r}; known: {', '.join(RESULT_MODELS)}")
+    return _fetch(engine, _records_query(RESULT_MODELS[kind], selection), None)
+
+
+def runs(engine: Engine) -> pd.DataFrame:
+    """Every run with its procedure, sample, bench, status and times."""
+    query = (
+        select(
+            Run.id,
+            Run.procedure,
+            Sample.name.label("chip"),
+            Run.status,
+            Run.started_at,
+            Run.ended_at,
+            Run.heartbeat_at,
+            Run.host,
+            Run.pid,
+            Run.operator,
+            Run.seed,
+            Run.labrram_version,
+            Run.message,
+        )
+        .join(Sample, Sample.id == Run.sample_id)
+        .order_by(Run.id)
+    )
+    return _fetch(engine, query, None)
+
+
+def stale_runs(engine: Engine, stale_after_s: float = STALE_AFTER_S) -> pd.DataFrame:
+    """Runs still marked running whose recorder is gone.
+
+    Gone means: on this host, its process no longer exists; anywhere, no heartbeat for
+    ``stale_after_s`` seconds.
+    """
+    table = runs(engine)
+    running = table[table["status"] == "running"]
+    if running.empty:
+        return running
+    now = datetime.now(UTC)
+    host = socket.gethostname()
+
+    def is_stale(run: pd.Series) -> bool:
+        heartbeat = pd.Timestamp(run["heartbeat_at"])
+        heartbeat = heartbeat.tz_localize(UTC) if heartbeat.tzinfo is None else heartbeat
+        if now - heartbeat.to_pydatetime() > timedelta(seconds=stale_after_s):
+            return True
+        return run["host"] == host and not _process_alive(int(run["pid"]))
+
+    return running[running.apply(is_stale, axis=1)]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def export_run(engine: Engine, run_id: int, directory: Path, fmt: str) -> list[Path]:
+    """Write a run's pulses, reads and results as Parquet or CSV files; return their paths."""
+    if fmt not in ("parquet", "csv"):
+        raise DatabaseError(f"export format must be parquet or csv, not {fmt!r}")
+    table = runs(engine)
+    if run_id not in set(table["id"]):
+        raise DatabaseError(f"there is no run {run_id}")
+    directory.mkdir(parents=True, exist_ok=True)
+    selection = Selection(runs=[run_id])
+    frames = {"pulses": pulses(engine, selection), "reads": reads(engine, selection)}
+    for kind in RESULT_MODELS:
+        frame = results(engine, kind, selection)
+        if not frame.empty:
+            frames[f"results_{kind}"] = frame
+    written = []
+    for name, frame in frames.items():
+        path = directory / f"run{run_id}_{name}.{fmt}"
+        for column in ("extra", "values"):
+            if column in frame:
+                frame[column] = frame[column].map(_json_text)
+        if fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,380 @@
+"""The Recorder: writes a procedure's record stream into the database, in batches, one transaction each.
+
+A run row is committed as soon as the stream starts, with status ``running``; pulses, reads and results
+then go in batches (COPY on PostgreSQL for the two big tables, executemany elsewhere), each batch in its
+own transaction together with the run's heartbeat. A crash therefore loses at most the batch in flight
+and leaves the run ``running`` with a stale heartbeat: `stale_runs` finds it and `Recorder.resume`
+continues it, numbering new records after the last committed one so nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, func, insert, select, union_all, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+import labrram
+from labrram.bench.base import DeviceAddress
+from labrram.config import SampleConfig
+from labrram.db import registry
+from labrram.db.models import (
+    Array,
+    Device,
+    EnduranceCycle,
+    IVPoint,
+    ProcedureResult,
+    ProgrammedLevel,
+    PulseRecord,
+    ReadRecord,
+    RetentionPoint,
+    Run,
+    TuningResult,
+)
+from labrram.errors import DatabaseError, RecordConflictError
+from labrram.records import Pulse, Read, Record, Result, RunFinished, RunStarted, RunStatus
+
+T = TypeVar("T")
+
+PULSE_COLUMNS = (
+    "run_id",
+    "device_id",
+    "seq",
+    "t_s",
+    "amplitude_v",
+    "width_s",
+    "kind",
+    "compliance_a",
+    "current_a",
+)
+READ_COLUMNS = ("run_id", "device_id", "seq", "t_s", "voltage_v", "current_a", "conductance_s")
+
+# Result kinds with a table of their own: (model, typed columns taken from the values).
+RESULT_TABLES: dict[str, tuple[type, tuple[str, ...]]] = {
+    "tuning": (TuningResult, ("target_s", "achieved_s", "pulses", "success")),
+    "level": (ProgrammedLevel, ("level", "target_s", "achieved_s", "iterations", "energy_j", "success")),
+    "retention": (RetentionPoint, ("elapsed_s", "conductance_s", "temperature_c")),
+    "iv": (IVPoint, ("sweep", "voltage_v", "current_a")),
+    "endurance": (EnduranceCycle, ("cycle", "set_conductance_s", "reset_conductance_s")),
+}
+RESULT_MODELS = (ProcedureResult, *(m for m, _ in RESULT_TABLES.values()))
+RECORD_MODELS = (PulseRecord, ReadRecord, *RESULT_MODELS)
+
+MAX_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run continues: its id, the next sequence number, the devices already done."""
+
+    run_id: int
+    next_seq: int
+    completed: frozenset[DeviceAddress]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run a transaction, retrying with backoff while SQLite reports the database busy or locked."""
+    for attempt in range(MAX_RETRIES):
+        try:
+            return operation()
+        except OperationalError as error:
+            message = str(error.orig).lower()
+            if ("locked" not in message and "busy" not in message) or attempt == MAX_RETRIES - 1:
+                raise
+            time.sleep(0.01 * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+class Recorder:
+    """Consume records into the database; one Recorder records one run at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bench_name: str,
+        sample: SampleConfig,
+        operator: str | None = None,
+        batch_size: int = 5000,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.engine = engine
+        self.bench_name = bench_name
+        self.sample = sample
+        self.operator = operator
+        self.batch_size = batch_size
+        self.run_id: int | None = None
+        self._procedure: str | None = None
+        self._next_seq = 0
+        self._devices: dict[DeviceAddress, int] = {}
+        self._arrays: dict[str, int] = {}
+        self._pending: list[Pulse | Read | Result] = []
+        self._finished: RunFinished | None = None
+
+    # -- the stream ------------------------------------------------------------------------
+    def record(self, records: Iterable[Record]) -> int:
+        """Consume a whole stream and mark how the run ended; return the run id.
+
+        Ctrl-C marks the run aborted and any other exception failed; both are re-raised after every
+        record taken so far is committed.
+        """
+        try:
+            for record in records:
+                self.write(record)
+        except KeyboardInterrupt:
+            self.finish(RunStatus.ABORTED, "interrupted by the operator")
+            raise
+        except BaseException as error:
+            self.finish(RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            raise
+        finished = self._finished or RunFinished(RunStatus.COMPLETED)
+        self.finish(finished.status, finished.message)
+        assert self.run_id is not None
+        return self.run_id
+
+    def write(self, record: Record) -> None:
+        """Take one record; pulses, reads and results are committed a batch at a time."""
+        if isinstance(record, RunStarted):
+            self._start(record)
+        elif isinstance(record, Pulse | Read | Result):
+            if self.run_id is None:
+                raise DatabaseError("a record arrived before RunStarted: the run is unknown")
+            self._pending.append(record)
+            if len(self._pending) >= self.batch_size:
+                self.flush()
+        elif isinstance(record, RunFinished):
+            self._finished = record
+
+    def flush(self) -> None:
+        """Commit the pending records in one transaction (with the run's heartbeat)."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        first_seq = self._next_seq
+        _retrying(lambda: self._write_batch(batch, first_seq))
+        self._next_seq = first_seq + len(batch)
+
+    def finish(self, status: RunStatus, message: str = "") -> None:
+        """Commit what is pending and mark the run ended."""
+        if self.run_id is None:
+            return
+        self.flush()
+        values = {"status": str(status), "message": message or None, "ended_at": _now()}
+        _retrying(lambda: self._update_run(values))
+
+    # -- run lifecycle ---------------------------------------------------------------------
+    def _start(self, started: RunStarted) -> None:
+        if self.run_id is not None:
+            if started.procedure != self._procedure:
+                raise DatabaseError(
+                    f"run {self.run_id} is a {self._procedure!r} run; cannot continue it with "
+                    f"{started.procedure!r}"
+                )
+            return
+        self.run_id = _retrying(lambda: self._create_run(started))
+        self._procedure = started.procedure
+
+    def _create_run(self, started: RunStarted) -> int:
+        with self.engine.begin() as connection:
+            self._register(connection)
+            now = _now()
+            run_id = connection.scalar(
+                insert(Run)
+                .values(
+                    procedure=started.procedure,
+                    parameters=_jsonable(started.parameters),
+                    bench_id=registry.bench_id(connection, self.bench_name),
+                    sample_id=self._sample_id,
+                    operator=self.operator,
+                    status="running",
+                    started_at=now,
+                    heartbeat_at=now,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    labrram_version=labrram.__version__,
+                    seed=started.seed,
+                )
+                .returning(Run.id)
+            )
+            self._devices.update(registry.device_ids(connection, self._arrays, started.devices))
+        return run_id
+
+    def _register(self, connection: Connection) -> None:
+        self._sample_id = registry.sample_id(connection, self.sample.chip, self.sample.preset.name)
+        self._arrays = registry.array_ids(connection, self._sample_id, self.sample.arrays)
+
+    def resume(self, run_id: int) -> ResumePoint:
+        """Continue a run that did not complete (stale, aborted or failed)."""
+        with self.engine.begin() as connection:
+            run = connection.execute(select(Run).where(Run.id == run_id)).mappings().one_or_none()
+            if run is None:
+                raise DatabaseError(f"there is no run {run_id}")
+            if run["status"] == "completed":
+                raise DatabaseError(f"run {run_id} completed; there is nothing to resume")
+            self._register(connection)
+            if run["sample_id"] != self._sample_id:
+                raise DatabaseError(f"run {run_id} was recorded on another sample")
+            connection.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    status="running",
+                    ended_at=None,
+                    message=None,
+                    heartbeat_at=_now(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                )
+            )
+            seqs = union_all(*(select(m.seq).where(m.run_id == run_id) for m in RECORD_MODELS)).subquery()
+            last = connection.scalar(select(func.max(seqs.c.seq)))
+            completed = self._completed_devices(connection, run_id)
+        self.run_id, self._procedure = run_id, run["procedure"]
+        self._next_seq = 0 if last is None else last + 1
+        return ResumePoint(run_id, self._next_seq, completed)
+
+    def _completed_devices(self, connection: Connection, run_id: int) -> frozenset[DeviceAddress]:
+        """Devices with a concluding result in the run."""
+        done = union_all(*(select(m.device_id).where(m.run_id == run_id) for m in RESULT_MODELS)).subquery()
+        rows = connection.execute(
+            select(Array.name, Device.row, Device.col)
+            .join(Device, Device.array_id == Array.id)
+            .where(Device.id.in_(select(done.c.device_id)))
+        )
+        return frozenset(DeviceAddress(name, row, col) for name, row, col in rows.all())
+
+    # -- batches -----------------------------------------------------------------------------
+    def _write_batch(self, batch: list[Pulse | Read | Result], first_seq: int) -> None:
+        with self.engine.begin() as connection:
+            missing = {r.device for r in batch if r.device not in self._devices}
+            if missing:
+                self._devices.update(registry.device_ids(connection, self._arrays, missing))
+            pulses, reads, results = [], [], []
+            for seq, record in enumerate(batch, start=first_seq):
+                device = self._devices[record.device]
+                if isinstance(record, Pulse):
+                    pulses.append(
+                        (
+                            self.run_id,
+                            device,
+                            seq,
+                            record.t_s,
+                            record.amplitude_v,
+                            record.width_s,
+                            str(record.kind),
+                            record.compliance_a,
+                            record.current_a,
+                        )
+                    )
+                elif isinstance(record, Read):
+                    reads.append(
+                        (
+                            self.run_id,
+                            device,
+                            seq,
+                            record.t_s,
+                            record.voltage_v,
+                            record.current_a,
+                            record.conductance_s,
+                        )
+                    )
+                else:
+                    results.append((device, seq, record))
+            try:
+                _bulk_insert(connection, "pulse", PULSE_COLUMNS, pulses)
+                _bulk_insert(connection, "read", READ_COLUMNS, reads)
+                self._insert_results(connection, results)
+            except (IntegrityError, connection.dialect.dbapi.IntegrityError) as error:
+                raise RecordConflictError(_conflict_message(error)) from None
+            connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=_now()))
+
+    def _insert_results(self, connection: Connection, results: list[tuple[int, int, Result]]) -> None:
+        by_model: dict[type, list[dict[str, Any]]] = {}
+        for device, seq, result in results:
+            model, columns = RESULT_TABLES.get(result.kind, (ProcedureResult, ()))
+            row: dict[str, Any] = {"run_id": self.run_id, "device_id": device, "seq": seq}
+            if model is ProcedureResult:
+                row.update(kind=result.kind, values=_jsonable(result.values))
+            else:
+                missing = [c for c in columns if c not in result.values and c not in _OPTIONAL]
+                if missing:
+                    raise DatabaseError(f"a {result.kind!r} result lacks {', '.join(missing)}")
+                row.update({c: _plain(result.values.get(c)) for c in columns})
+                row["extra"] = _jsonable({k: v for k, v in result.values.items() if k not in columns})
+            by_model.setdefault(model, []).append(row)
+        for model, rows in by_model.items():
+            connection.execute(insert(model), rows)
+
+    def _update_run(self, values: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=_now(), **values))
+
+
+_OPTIONAL = frozenset({"energy_j", "temperature_c"})
+
+
+def _bulk_insert(connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows as fast as the driver allows: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({placeholders})', rows)
+
+
+def _conflict_message(error: Exception) -> str:
+    detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    return (
+        f"the database refused the batch ({detail}); nothing of it was written. A unique-key conflict "
+        "on (run_id, seq) means these records were already recorded"
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers."""
+    return value.item() if hasattr(value, "item") and callable(value.item) else value
+
+
+def _jsonable(value: Any) -> Any:
+    """Values as strict JSON can hold them: lists for tuples, null for NaN and infinities."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, DeviceAddress):
+        return {"array": value.array, "row": value.row, "col": value.col}
+    value = _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def record_run(
+    recorder: Recorder, records: Iterable[Record], tee: Callable[[Record], None] | None = None
+) -> int:
+    """Record a stream, also handing every record to ``tee`` (a progress bar, a live plot)."""
+    return recorder.record(_teed(records, tee) if tee else records)
+
+
+def _teed(records: Iterable[Record], tee: Callable[[Record], None]) -> Iterator[Record]:
+    for record in records:
+        tee(record)
+        yield record

@@ -1,0 +1,50 @@
+"""Database fixtures: every test runs on SQLite, and on PostgreSQL at 127.0.0.1:5432 when reachable.
+
+Each PostgreSQL test gets a database of its own, created on the server's ``test`` database and dropped
+afterwards, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_unreachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except OperationalError as error:
+        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error.orig).strip().splitlines()[0]})"
+    return None
+
+
+_UNREACHABLE = _postgres_unreachable()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A URL to an empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'labrram.db'}"
+        return
+    if _UNREACHABLE:
+        pytest.skip(_UNREACHABLE)
+    name = f"labrram_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
