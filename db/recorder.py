@@ -69,6 +69,7 @@ RESULT_MODELS = (ProcedureResult, *(m for m, _ in RESULT_TABLES.values()))
 RECORD_MODELS = (PulseRecord, ReadRecord, *RESULT_MODELS)
 
 MAX_RETRIES = 8
+_STORED = (Pulse, Read, Result)
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,14 @@ class Recorder:
 
     def write(self, record: Record) -> None:
         """Take one record; pulses, reads and results are committed a batch at a time."""
-        if isinstance(record, RunStarted):
-            self._start(record)
-        elif isinstance(record, Pulse | Read | Result):
+        if isinstance(record, _STORED):
             if self.run_id is None:
                 raise DatabaseError("a record arrived before RunStarted: the run is unknown")
             self._pending.append(record)
             if len(self._pending) >= self.batch_size:
                 self.flush()
+        elif isinstance(record, RunStarted):
+            self._start(record)
         elif isinstance(record, RunFinished):
             self._finished = record
 
@@ -258,31 +259,33 @@ class Recorder:
     # -- batches -----------------------------------------------------------------------------
     def _write_batch(self, batch: list[Pulse | Read | Result], first_seq: int) -> None:
         with self.engine.begin() as connection:
-            missing = {r.device for r in batch if r.device not in self._devices}
+            devices = self._devices
+            missing = {r.device for r in batch} - devices.keys()
             if missing:
-                self._devices.update(registry.device_ids(connection, self._arrays, missing))
+                devices.update(registry.device_ids(connection, self._arrays, missing))
+            run_id = self.run_id
             pulses, reads, results = [], [], []
             for seq, record in enumerate(batch, start=first_seq):
-                device = self._devices[record.device]
-                if isinstance(record, Pulse):
+                kind = type(record)
+                if kind is Pulse:
                     pulses.append(
                         (
-                            self.run_id,
-                            device,
+                            run_id,
+                            devices[record.device],
                             seq,
                             record.t_s,
                             record.amplitude_v,
                             record.width_s,
-                            str(record.kind),
+                            record.kind.value,
                             record.compliance_a,
                             record.current_a,
                         )
                     )
-                elif isinstance(record, Read):
+                elif kind is Read:
                     reads.append(
                         (
-                            self.run_id,
-                            device,
+                            run_id,
+                            devices[record.device],
                             seq,
                             record.t_s,
                             record.voltage_v,
@@ -291,7 +294,7 @@ class Recorder:
                         )
                     )
                 else:
-                    results.append((device, seq, record))
+                    results.append((devices[record.device], seq, record))
             try:
                 _bulk_insert(connection, "pulse", PULSE_COLUMNS, pulses)
                 _bulk_insert(connection, "read", READ_COLUMNS, reads)
@@ -355,12 +358,12 @@ def _plain(value: Any) -> Any:
 
 def _jsonable(value: Any) -> Any:
     """Values as strict JSON can hold them: lists for tuples, null for NaN and infinities."""
+    if isinstance(value, DeviceAddress):
+        return {"array": value.array, "row": value.row, "col": value.col}
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, DeviceAddress):
-        return {"array": value.array, "row": value.row, "col": value.col}
     value = _plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None

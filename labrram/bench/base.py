@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from labrram.bench.safety import SafetyLimits
 from labrram.errors import DeviceSelectionError, LabrramError
@@ -21,9 +21,11 @@ from labrram.physics.parameters import ArrayKind, BiasScheme
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class DeviceAddress:
-    """One device: array name, row (word line) and column (bit line), counted from 0."""
+class DeviceAddress(NamedTuple):
+    """One device: array name, row (word line) and column (bit line), counted from 0.
+
+    A named tuple, so that it hashes at C speed: records are keyed by device millions of times.
+    """
 
     array: str
     row: int
