@@ -1,7 +1,8 @@
 """Record ingest through the Recorder against the raw driver, and a 10^6-read query into pandas.
 
 SQLite: the Recorder (records -> batches -> executemany, heartbeat, one transaction per batch) against
-raw ``sqlite3.executemany`` of the same rows into the same table in transactions of the same size.
+raw ``sqlite3.executemany`` of the same rows into the same table in transactions of the same size, each
+into a fresh database file, twice in alternation (best of two).
 PostgreSQL (when 127.0.0.1:5432 answers): the Recorder (COPY) against a raw psycopg COPY of the same
 rows. Goal for both: >= 0.7x of the raw rate. Then 10^6 reads are queried into a DataFrame through
 `labrram.db.reads`, against a raw DBAPI cursor fetch into a DataFrame.
@@ -75,14 +76,14 @@ def recorder_seconds(url: str, records: list[Record]) -> tuple[float, int]:
     return time.perf_counter() - start, run_id
 
 
-def sqlite_raw_seconds(path: Path, records: list[Record], run_id: int) -> float:
+def sqlite_raw_seconds(path: Path, records: list[Record]) -> float:
+    """Raw executemany into a fresh database at head (its run and devices made first, untimed)."""
+    _, run_id = recorder_seconds(f"sqlite:///{path}", records[:1])
     pulses, read_rows = rows_of(records, run_id, 1)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute("DELETE FROM pulse")
-    connection.execute("DELETE FROM read")
     insert_pulse = (
         f"INSERT INTO pulse ({', '.join(PULSE_COLUMNS)}) VALUES ({', '.join('?' * len(PULSE_COLUMNS))})"
     )
@@ -146,9 +147,12 @@ def main() -> None:
     records = make_records(args.records)
     n = len(records) - 1
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "ingest.db"
-        recorder_s, run_id = recorder_seconds(f"sqlite:///{path}", records)
-        raw_s = sqlite_raw_seconds(path, records, run_id)
+        # Fresh files for every measurement, each side twice in alternation; the better time counts.
+        raw_s = recorder_s = float("inf")
+        for attempt in range(2):
+            raw_s = min(raw_s, sqlite_raw_seconds(Path(folder) / f"raw{attempt}.db", records))
+            seconds, _ = recorder_seconds(f"sqlite:///{Path(folder) / f'recorder{attempt}.db'}", records)
+            recorder_s = min(recorder_s, seconds)
         print(
             f"SQLite ingest: Recorder {n / recorder_s:,.0f} records/s, raw executemany {n / raw_s:,.0f}"
             f" rows/s: {raw_s / recorder_s:.2f}x of raw (goal 0.7x)"

@@ -17,30 +17,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, Select, or_, select
 
-from labrram.db.models import (
-    Array,
-    Device,
-    EnduranceCycle,
-    IVPoint,
-    ProcedureResult,
-    ProgrammedLevel,
-    PulseRecord,
-    ReadRecord,
-    RetentionPoint,
-    Run,
-    Sample,
-    TuningResult,
-)
+from labrram.db.models import Array, Device, ProcedureResult, PulseRecord, ReadRecord, Run, Sample
+from labrram.db.recorder import RESULT_TABLES
 from labrram.errors import DatabaseError
 
-RESULT_MODELS = {
-    "tuning": TuningResult,
-    "level": ProgrammedLevel,
-    "retention": RetentionPoint,
-    "iv": IVPoint,
-    "endurance": EnduranceCycle,
-    "other": ProcedureResult,
-}
+RESULT_MODELS = {kind: model for kind, (model, _) in RESULT_TABLES.items()} | {"other": ProcedureResult}
 STALE_AFTER_S = 300.0
 
 
