@@ -57,3 +57,12 @@ class SchemaVersionError(DatabaseError):
 
 class RecordConflictError(DatabaseError):
     """A write broke a uniqueness or reference rule of the database; nothing of it was kept."""
+
+
+class ParameterError(LabrramError, ValueError):
+    """A procedure parameter is invalid; the message names the parameter."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"parameter {name}: {problem}")

@@ -84,9 +84,12 @@ class Result:
 
 @dataclass(frozen=True)
 class Progress:
+    """Devices done of the run's total; ``eta_s`` is the wall-clock estimate of the time left."""
+
     done: int
     total: int
     device: DeviceAddress | None = None
+    eta_s: float | None = None
 
 
 Record = RunStarted | RunFinished | Pulse | Read | Result | Progress

@@ -7,10 +7,11 @@ compliance keeps the newly formed filament from overshooting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from labrram.bench.base import Bench, DeviceAddress
+from labrram.procedures.common import device_run, require, require_positive
 from labrram.records import Pulse, PulseKind, Read, Record, Result
 
 
@@ -27,12 +28,10 @@ class FormingSettings:
     read_voltage_v: float = 0.2
 
     def __post_init__(self) -> None:
-        if not 0 < self.start_v <= self.stop_v:
-            raise ValueError("start_v must be positive and not above stop_v")
-        if self.step_v <= 0:
-            raise ValueError("step_v must be > 0")
-        if self.compliance_a <= 0 or self.formed_conductance_s <= 0:
-            raise ValueError("compliance_a and formed_conductance_s must be > 0")
+        require(0 < self.start_v <= self.stop_v, "start_v", "must be > 0 and <= stop_v")
+        for name in ("step_v", "width_s", "compliance_a", "formed_conductance_s"):
+            require_positive(name, getattr(self, name))
+        require(self.read_voltage_v != 0, "read_voltage_v", "must be non-zero")
 
 
 def form_device(bench: Bench, device: DeviceAddress, settings: FormingSettings) -> Iterator[Record]:
@@ -58,4 +57,17 @@ def form_device(bench: Bench, device: DeviceAddress, settings: FormingSettings) 
             "conductance_s": read.conductance_s,
             "settings": asdict(settings),
         },
+    )
+
+
+def form_devices(
+    bench: Bench,
+    devices: Sequence[DeviceAddress],
+    settings: FormingSettings,
+    done: Collection[DeviceAddress] = frozenset(),
+    seed: int | None = None,
+) -> Iterator[Record]:
+    """A forming run over a device selection."""
+    return device_run(
+        "forming", asdict(settings), list(devices), lambda d: form_device(bench, d, settings), done, seed
     )

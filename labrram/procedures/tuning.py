@@ -1,27 +1,38 @@
-"""Alibart adaptive pulse tuning of one device to a target conductance.
+"""Adaptive pulse tuning of a device to a target conductance: Alibart's ramp, and a logarithmic variant.
 
 Alibart, Gao, Hoskins, Strukov, Nanotechnology 23, 075201 (2012): read; inside the tolerance band a
 read counts as good; below the band apply a SET pulse at the present SET amplitude, raise that
 amplitude by one step and put the RESET amplitude back to its start; above the band the mirror image.
 Programmed after ``successive_reads`` good reads in a row (any read out of band restarts the count).
+
+The "log-step" strategy (arXiv 2103.09931) grows the amplitude by
+``log_gain * log10(|G_target - G| / |dG_last|)`` while the last change was small against the distance
+left, and puts it back to the start of its ramp once a change was as large as that distance.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from labrram.bench.base import Bench, DeviceAddress
-from labrram.records import Progress, Pulse, PulseKind, Read, Record, Result, RunStarted
+from labrram.procedures.common import device_run, require, require_count, require_positive
+from labrram.records import Pulse, PulseKind, Read, Record, Result
+
+STRATEGIES = ("alibart", "log-step")
 
 
 @dataclass(frozen=True)
 class AlibartSettings:
-    """Amplitude ramps (V), pulse width, read, tolerance and budget of the tuning loop.
+    """Amplitude ramps (V), pulse width, read, tolerance, budget and strategy of the tuning loop.
 
     Defaults are seed 002's (Drolet et al.): SET 0.8 V to 2 V, RESET -1.1 V to -2.4 V, 200 ns pulses,
     0.2 V reads, 1% tolerance, ten successive good reads. The step is not given there; 5 mV is the
-    value of a public implementation.
+    value of a public implementation. ``tolerance_s``, when set, is an absolute band (siemens) used
+    instead of the relative ``tolerance``. ``reset_first`` RESETs the device to its off state
+    (below ``off_conductance_s``, at most ``reset_first_pulses`` pulses at the RESET ramp's end) before
+    tuning, as seed 002 does to make the tuning offset reproducible.
     """
 
     set_start_v: float = 0.8
@@ -33,37 +44,98 @@ class AlibartSettings:
     width_s: float = 200e-9
     read_voltage_v: float = 0.2
     tolerance: float = 0.01
+    tolerance_s: float | None = None
     successive_reads: int = 10
     max_pulses: int = 2000
+    strategy: str = "alibart"
+    log_gain_v: float = 0.1
+    reset_first: bool = False
+    off_conductance_s: float = 110e-6
+    reset_first_pulses: int = 50
 
     def __post_init__(self) -> None:
-        if not 0 < self.set_start_v <= self.set_stop_v:
-            raise ValueError("set_start_v must be positive and not above set_stop_v")
-        if not self.reset_stop_v <= self.reset_start_v < 0:
-            raise ValueError("reset_start_v must be negative and not below reset_stop_v")
-        if self.set_step_v < 0 or self.reset_step_v < 0:
-            raise ValueError("set_step_v and reset_step_v must be >= 0")
-        if not 0 < self.tolerance < 1:
-            raise ValueError("tolerance must be a relative value in (0, 1)")
-        if self.successive_reads < 1 or self.max_pulses < 0:
-            raise ValueError("successive_reads must be >= 1 and max_pulses >= 0")
+        require(0 < self.set_start_v <= self.set_stop_v, "set_start_v", "must be > 0 and <= set_stop_v")
+        require(
+            self.reset_stop_v <= self.reset_start_v < 0, "reset_start_v", "must be < 0 and >= reset_stop_v"
+        )
+        require(self.set_step_v >= 0, "set_step_v", "must be >= 0")
+        require(self.reset_step_v >= 0, "reset_step_v", "must be >= 0")
+        require_positive("width_s", self.width_s)
+        require(self.read_voltage_v != 0, "read_voltage_v", "must be non-zero")
+        require(0 < self.tolerance < 1, "tolerance", "must be a relative value in (0, 1)")
+        if self.tolerance_s is not None:
+            require_positive("tolerance_s", self.tolerance_s)
+        require_count("successive_reads", self.successive_reads)
+        require_count("max_pulses", self.max_pulses, minimum=0)
+        require(self.strategy in STRATEGIES, "strategy", f"must be one of {', '.join(STRATEGIES)}")
+        require_positive("log_gain_v", self.log_gain_v)
+        require_positive("off_conductance_s", self.off_conductance_s)
+        require_count("reset_first_pulses", self.reset_first_pulses, minimum=0)
+
+    def band(self, target_s: float) -> tuple[float, float]:
+        """Lowest and highest conductance that count as on target."""
+        half = self.tolerance_s if self.tolerance_s is not None else self.tolerance * target_s
+        return target_s - half, target_s + half
+
+
+TUNING_PRESETS: dict[str, AlibartSettings] = {
+    "seed-002": AlibartSettings(),
+    "seed-002-from-off": AlibartSettings(reset_first=True),
+    "seed-002-log-step": AlibartSettings(strategy="log-step"),
+}
+
+
+class _Ramp:
+    """The amplitude of one polarity: where it starts, how it grows, where it stops."""
+
+    def __init__(self, start_v: float, stop_v: float, step_v: float, settings: AlibartSettings) -> None:
+        self.start_v, self.stop_v, self.step_v = start_v, stop_v, step_v
+        self.sign = 1.0 if stop_v > 0 else -1.0
+        self.settings = settings
+        self.amplitude_v = start_v
+
+    def restart(self) -> None:
+        self.amplitude_v = self.start_v
+
+    def advance(self, change_s: float, distance_s: float) -> None:
+        """Grow after a pulse that changed G by ``change_s`` with ``distance_s`` still to go."""
+        if self.settings.strategy == "alibart":
+            growth = self.step_v
+        elif abs(change_s) >= abs(distance_s):
+            self.restart()
+            return
+        else:
+            ratio = abs(distance_s) / max(abs(change_s), 1e-15)
+            growth = min(self.settings.log_gain_v * math.log10(ratio), self.settings.log_gain_v)
+        grown = abs(self.amplitude_v) + growth
+        self.amplitude_v = self.sign * min(grown, abs(self.stop_v))
 
 
 def tune_device(
     bench: Bench, device: DeviceAddress, target_s: float, settings: AlibartSettings
 ) -> Iterator[Record]:
     """Tune one device to ``target_s``; yield every pulse and read, then a "tuning" Result."""
-    if not target_s > 0:
-        raise ValueError(f"target_s must be a positive conductance, got {target_s}")
+    require_positive("target_s", target_s)
     bench.select(device.row, device.col, device.array)
-    low, high = target_s * (1 - settings.tolerance), target_s * (1 + settings.tolerance)
-    set_v, reset_v = settings.set_start_v, settings.reset_start_v
+    if settings.reset_first:
+        yield from _reset_to_off(bench, settings)
+    low, high = settings.band(target_s)
+    set_ramp = _Ramp(settings.set_start_v, settings.set_stop_v, settings.set_step_v, settings)
+    reset_ramp = _Ramp(settings.reset_start_v, settings.reset_stop_v, settings.reset_step_v, settings)
     pulses = good = 0
-    conductance_s = float("nan")
+    seen_low = seen_high = math.nan
+    previous_s = math.nan
+    last_kind = PulseKind.SET
     while True:
         read = bench.read(settings.read_voltage_v)
         yield Read.of(read)
         conductance_s = read.conductance_s
+        seen_low = min(seen_low, conductance_s) if pulses else conductance_s
+        seen_high = max(seen_high, conductance_s) if pulses else conductance_s
+        if pulses and not math.isnan(previous_s):
+            ramp = set_ramp if last_kind is PulseKind.SET else reset_ramp
+            ramp.advance(conductance_s - previous_s, target_s - conductance_s)
+        previous_s = math.nan
         if low <= conductance_s <= high:
             good += 1
             if good >= settings.successive_reads:
@@ -73,13 +145,12 @@ def tune_device(
         if pulses >= settings.max_pulses:
             break
         if conductance_s < low:
-            yield Pulse.of(bench.pulse(set_v, settings.width_s), PulseKind.SET)
-            set_v = min(set_v + settings.set_step_v, settings.set_stop_v)
-            reset_v = settings.reset_start_v
+            last_kind, ramp, other = PulseKind.SET, set_ramp, reset_ramp
         else:
-            yield Pulse.of(bench.pulse(reset_v, settings.width_s), PulseKind.RESET)
-            reset_v = max(reset_v - settings.reset_step_v, settings.reset_stop_v)
-            set_v = settings.set_start_v
+            last_kind, ramp, other = PulseKind.RESET, reset_ramp, set_ramp
+        yield Pulse.of(bench.pulse(ramp.amplitude_v, settings.width_s), last_kind)
+        other.restart()
+        previous_s = conductance_s
         pulses += 1
     yield Result(
         device,
@@ -89,9 +160,20 @@ def tune_device(
             "achieved_s": conductance_s,
             "pulses": pulses,
             "success": good >= settings.successive_reads,
+            "range_seen_s": [seen_low, seen_high],
             "settings": asdict(settings),
         },
     )
+
+
+def _reset_to_off(bench: Bench, settings: AlibartSettings) -> Iterator[Record]:
+    """RESET pulses at the end of the RESET ramp until the device reads below the off conductance."""
+    for _ in range(settings.reset_first_pulses):
+        read = bench.read(settings.read_voltage_v)
+        yield Read.of(read)
+        if read.conductance_s <= settings.off_conductance_s:
+            return
+        yield Pulse.of(bench.pulse(settings.reset_stop_v, settings.width_s), PulseKind.RESET)
 
 
 def tune_devices(
@@ -101,18 +183,18 @@ def tune_devices(
     done: Collection[DeviceAddress] = frozenset(),
     seed: int | None = None,
 ) -> Iterator[Record]:
-    """A tuning run over a device selection: RunStarted, then each device not in ``done`` in turn.
-
-    Passing the devices a previous, interrupted run completed (``Recorder.resume``) makes the run
-    resumable: those devices are not touched again.
-    """
-    devices = tuple(targets_s)
+    """A tuning run over a device selection; devices in ``done`` (a resumed run) are skipped."""
+    for device, target_s in targets_s.items():
+        require_positive(f"targets_s[{device.array}:{device.row}:{device.col}]", target_s)
     parameters = {
         "targets_s": {f"{d.array}:{d.row}:{d.col}": t for d, t in targets_s.items()},
         "settings": asdict(settings),
     }
-    yield RunStarted("tuning", parameters, devices, seed)
-    remaining = [d for d in devices if d not in done]
-    for position, device in enumerate(remaining, start=1):
-        yield from tune_device(bench, device, targets_s[device], settings)
-        yield Progress(len(devices) - len(remaining) + position, len(devices), device)
+    return device_run(
+        "tuning",
+        parameters,
+        list(targets_s),
+        lambda device: tune_device(bench, device, targets_s[device], settings),
+        done,
+        seed,
+    )
