@@ -1,4 +1,4 @@
-"""The labrram command line: ``labrram demo`` and ``labrram db ...``."""
+"""The labrram command line: ``labrram demo``, ``labrram measure ...`` and ``labrram db ...``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from labrram.bench.base import DeviceAddress
 from labrram.bench.factory import direct_simulated_bench
 from labrram.config import load_config
 from labrram.db import (
     Recorder,
+    Selection,
     export_run,
     head_revision,
     make_engine,
     open_database,
     record_run,
     resolve_database_url,
+    results,
     runs,
     stale_runs,
     upgrade,
@@ -24,6 +27,7 @@ from labrram.db import (
 from labrram.db import current_revision as schema_revision
 from labrram.demo import demo_records, format_report, summarize
 from labrram.errors import LabrramError
+from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
 from labrram.records import Progress, Record
 
 RETENTION_WAIT_S = 1e4
@@ -63,6 +67,46 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(format_report(report, title))
     print(f"Recorded as run {run_id} in {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> int:
+    config_path = Path(args.config) if args.config else default_config_path()
+    config = load_config(config_path)
+    engine = open_database(resolve_database_url(args.database or config.database_url))
+    bench = direct_simulated_bench(config)
+    devices = parse_devices(args.devices, bench.arrays)
+    settings, extras = build_settings(args.procedure, args.param, bench)
+    recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
+    done: frozenset = frozenset()
+    programmed_s: dict = {}
+    if args.resume is not None:
+        point = recorder.resume(args.resume)
+        done = point.completed
+        tuned = results(engine, "tuning", Selection(runs=[args.resume]))
+        programmed_s = {
+            DeviceAddress(a, int(r), int(c)): float(g)
+            for a, r, c, g in zip(
+                tuned["array"], tuned["row"], tuned["col"], tuned["achieved_s"], strict=True
+            )
+        }
+        print(f"resuming run {args.resume}: {len(done)} devices already done", file=sys.stderr)
+    seed = config.seed if args.seed is None else args.seed
+    context = MeasureContext(bench, config, devices, settings, extras, done, programmed_s, seed)
+    records = PROCEDURES[args.procedure].build(context)
+
+    def show(record: Record) -> None:
+        if isinstance(record, Progress) and not args.quiet:
+            eta = f", about {record.eta_s:.0f} s left" if record.eta_s is not None else ""
+            end = "\n" if record.done == record.total else ""
+            print(f"\r{args.procedure}: {record.done}/{record.total}{eta}   ", end=end, file=sys.stderr)
+
+    with bench:
+        run_id = record_run(recorder, records, tee=show)
+    print(
+        f"{args.procedure}: run {run_id} completed on {len(devices)} devices, recorded in "
+        f"{engine.url.render_as_string(hide_password=True)}"
+    )
     return 0
 
 
@@ -117,6 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--operator", help="who runs it, recorded with the run")
     demo.add_argument("--quiet", action="store_true", help="no progress line")
     demo.set_defaults(handler=_demo)
+
+    measure = commands.add_parser("measure", help="run a procedure on the simulated bench and record it")
+    measure.add_argument("procedure", choices=sorted(PROCEDURES))
+    measure.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
+    measure.add_argument("--devices", default="all", help="all | ARRAY | ARRAY:ROWS:COLS, e.g. A1:0-3:0,2")
+    measure.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a procedure parameter"
+    )
+    measure.add_argument("--resume", type=int, metavar="RUN", help="continue an interrupted run")
+    measure.add_argument("--seed", type=int, help="seed of random choices (default: bench seed)")
+    measure.add_argument("--database", help=database_help)
+    measure.add_argument("--operator", help="who runs it, recorded with the run")
+    measure.add_argument("--quiet", action="store_true", help="no progress line")
+    measure.set_defaults(handler=_measure)
 
     db = commands.add_parser("db", help="the device database").add_subparsers(
         dest="db_command", required=True
