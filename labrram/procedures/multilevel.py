@@ -122,7 +122,7 @@ class MultilevelSettings:
     compliance_start_a: float = 10e-6
     compliance_step_a: float = 2e-6
     compliance_max_a: float = 200e-6
-    max_iterations: int = 200
+    max_iterations: int = 500
     read_voltage_v: float = 0.2
     successive_reads: int = 3
 
