@@ -20,6 +20,7 @@ from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.config import BenchConfig
 from labrram.errors import ParameterError
 from labrram.physics.parameters import ArrayKind
+from labrram.procedures.common import require_positive
 from labrram.procedures.endurance import EnduranceSettings, endurance
 from labrram.procedures.forming import FormingSettings, form_devices
 from labrram.procedures.iv import IVSettings, iv_sweeps
@@ -67,6 +68,7 @@ def _tuning(context: MeasureContext) -> Iterator[Record]:
     target_s = context.extras["target_s"]
     if target_s is None:
         raise ParameterError("target_s", "is required (e.g. target_s=2e-4)")
+    require_positive("target_s", target_s)
     targets = dict.fromkeys(context.devices, target_s)
     return tune_devices(context.bench, targets, context.settings, context.done, context.seed)
 
