@@ -189,9 +189,8 @@ class CrossbarArray:
             pop.virgin[devices] = virgin & ~forming
             self._relaxing[devices] |= forming
             self._has_virgin = bool(pop.virgin.any())
-        self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
-        self._record_switching(devices, g, g_new, pop.window_s[devices])
         self._g[devices] = g_new
+        self._record_switching(devices, g, g_new, pop.window_s[devices])
 
     def _record_switching(
         self, index: Index, g_before: np.ndarray, g_after: np.ndarray, window_s: np.ndarray

@@ -65,8 +65,11 @@ def sense_targets(
     col: int,
     voltage_v: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices and voltages of the cells whose currents the selected column collects on a read."""
-    if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R:
+    """Flat indices and voltages of the cells whose currents the selected column collects on a read.
+
+    Cells at 0 V carry no current and are left out (with grounded unselected lines, all but one).
+    """
+    if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R or BiasScheme(scheme) is BiasScheme.GROUNDED:
         return np.array([row * cols + col]), np.array([voltage_v])
     row_v, _ = line_voltages(scheme, rows, cols, row, col, voltage_v)
     return np.arange(col, rows * cols, cols), row_v.copy()
