@@ -16,8 +16,9 @@ import numpy as np
 from labrram.bench.base import Bench, DeviceAddress
 from labrram.procedures.forming import FormingSettings, form_device
 from labrram.procedures.program import disturbance_by_order, program_array
+from labrram.procedures.retention import RetentionSettings, read_on_schedule
 from labrram.procedures.tuning import AlibartSettings
-from labrram.records import Read, Record, Result, RunStarted
+from labrram.records import Progress, Read, Record, Result, RunStarted
 
 DISTURBANCE_BINS = ((1, 5), (6, 15), (16, 30), (31, 63))
 BLOCK = 8
@@ -76,17 +77,10 @@ def demo_records(
         if isinstance(record, Result) and record.kind == "tuning":
             programmed_at[record.device] = bench.now()
         yield record
-    bench.wait(retention_wait_s)
-    for device in devices:
-        bench.select(device.row, device.col, device.array)
-        read = bench.read(settings.read_voltage_v)
-        yield Read.of(read)
-        values = {
-            "elapsed_s": read.t_s - programmed_at[device],
-            "conductance_s": read.conductance_s,
-            "temperature_c": bench.temperature_c,
-        }
-        yield Result(device, "retention", values)
+    retention = RetentionSettings(times_s=(retention_wait_s,), read_voltage_v=settings.read_voltage_v)
+    for record in read_on_schedule(bench, devices, retention, programmed_at):
+        if not isinstance(record, Progress):
+            yield record
 
 
 def summarize(records: Sequence[Record], retention_wait_s: float, simulated_time_s: float) -> DemoReport:

@@ -65,9 +65,18 @@ def retention_test(
     """
     require(len(set(devices)) == len(devices), "devices", "lists a device twice")
     yield RunStarted("retention", asdict(settings), tuple(devices), seed)
-    remaining = list(devices)
+    yield from read_on_schedule(bench, devices, settings, programmed_at_s)
+
+
+def read_on_schedule(
+    bench: Bench,
+    devices: Sequence[DeviceAddress],
+    settings: RetentionSettings,
+    programmed_at_s: Mapping[DeviceAddress, float] | None = None,
+) -> Iterator[Record]:
+    """The reads of a retention test, without a RunStarted: for procedures that end with one."""
     start_s = bench.now()
-    origins = {d: (programmed_at_s or {}).get(d, start_s) for d in remaining}
+    origins = {d: (programmed_at_s or {}).get(d, start_s) for d in devices}
     previous_c = bench.temperature_c if settings.temperature_c is not None else None
     try:
         if settings.temperature_c is not None:
@@ -76,7 +85,7 @@ def retention_test(
         schedule = settings.schedule_s()
         for point, time_s in enumerate(schedule, start=1):
             bench.wait(max(0.0, start_s + time_s - bench.now()))
-            for device in remaining:
+            for device in devices:
                 bench.select(device.row, device.col, device.array)
                 read = bench.read(settings.read_voltage_v)
                 yield Read.of(read)
