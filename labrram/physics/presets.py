@@ -37,9 +37,9 @@ TIO2_PASSIVE_8X8 = ChipPreset(
         # and the step grows ~1000x over the ramp, so tuning needs ~100-250 pulses. Thresholds,
         # slopes and the rate spread (sensitive devices) were fitted so that the V/3 disturbance of
         # Alibart tuning comes near the measured database (benchmarks/preset_fidelity.py, 40 chips):
-        # sd of dG 4.5/7.4/12.9/23.4/33.1 uS for N = 1/5/10/20/30 later devices against the measured
-        # 6.7/10.5/12.1/14.8/18.5 uS (ratio 0.67-1.8), mean negative for N >= 10; 5th/95th
-        # percentiles at N = 20: -27.8/+18.2 uS against -32.4/+19.3 uS.
+        # sd of dG 4.6/6.8/12.9/23.0/33.5 uS for N = 1/5/10/20/30 later devices against the measured
+        # 6.7/10.5/12.1/14.8/18.5 uS (ratio 0.65-1.8), mean negative for N >= 10; 5th/95th
+        # percentiles at N = 20: -31.2/+19.6 uS against -32.4/+19.3 uS.
         set_threshold_v=0.60,
         set_threshold_d2d_v=0.05,
         set_slope_v=0.20,
