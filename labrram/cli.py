@@ -121,7 +121,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_runs(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database), create=False)
+    engine = open_database(resolve_database_url(args.database))
     table = stale_runs(engine, args.stale_after) if args.stale else runs(engine)
     if table.empty:
         print("no stale runs" if args.stale else "no runs")
@@ -132,7 +132,7 @@ def _db_runs(args: argparse.Namespace) -> int:
 
 
 def _db_show(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database), create=False)
+    engine = open_database(resolve_database_url(args.database))
     table = runs(engine)
     selected = table[table["id"] == args.run]
     if selected.empty:
@@ -143,7 +143,7 @@ def _db_show(args: argparse.Namespace) -> int:
 
 
 def _db_export(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database), create=False)
+    engine = open_database(resolve_database_url(args.database))
     for path in export_run(engine, args.run, Path(args.out), args.format):
         print(path)
     return 0

@@ -151,8 +151,8 @@ class CrossbarArray:
             current = np.clip(current, -limit, limit)
         return current
 
-    def _switch(self, devices: Index, v: np.ndarray, width_s: float, limit: np.ndarray | None) -> None:
-        """SET/RESET step of the given devices (flat indices or all) under their voltages."""
+    def _switch(self, devices: np.ndarray, v: np.ndarray, width_s: float, limit: np.ndarray | None) -> None:
+        """SET/RESET step of the given devices (flat indices) under their voltages."""
         p = self.parameters
         pop = self.population
         # Relaxation is not settled here: it is owed since the last evaluation and settled when the
