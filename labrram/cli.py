@@ -150,7 +150,10 @@ def _db_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labrram", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="labrram",
+        description="Characterize resistive memories: run the demo, measure on a bench, query the database.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     database_help = "database URL (default: LABRRAM_DATABASE_URL, the bench file, or the SQLite file)"
 
@@ -162,7 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress line")
     demo.set_defaults(handler=_demo)
 
-    measure = commands.add_parser("measure", help="run a procedure on the simulated bench and record it")
+    listing = "\n".join(f"  {name:<14} {spec.summary}" for name, spec in sorted(PROCEDURES.items()))
+    measure = commands.add_parser(
+        "measure",
+        help="run a procedure on the simulated bench and record it",
+        epilog=f"procedures:\n{listing}\nparameters: the fields of each procedure's settings (README)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     measure.add_argument("procedure", choices=sorted(PROCEDURES))
     measure.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
     measure.add_argument("--devices", default="all", help="all | ARRAY | ARRAY:ROWS:COLS, e.g. A1:0-3:0,2")
