@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from labrram.bench.base import ArrayGeometry, DeviceAddress
 from labrram.db.models import Array, Base, Bench, Device, Sample
+from labrram.errors import DatabaseError
 
 _CHUNK = 500  # keeps every statement under SQLite's bound-parameter limit
 
@@ -49,6 +50,12 @@ def device_ids(
     connection: Connection, arrays: Mapping[str, int], devices: Iterable[DeviceAddress]
 ) -> dict[DeviceAddress, int]:
     """Ids of the given devices, creating their rows where missing."""
+    devices = list(devices)
+    unknown = sorted({d.array for d in devices} - set(arrays))
+    if unknown:
+        raise DatabaseError(
+            f"records name arrays {unknown} that the sample does not have ({', '.join(arrays)})"
+        )
     wanted = {(arrays[d.array], d.row, d.col): d for d in devices}
     if not wanted:
         return {}

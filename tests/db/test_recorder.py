@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from labrram.bench import DeviceAddress
 from labrram.db import Recorder, Selection, export_run, open_database, pulses, reads, results, runs
 from labrram.db.models import PulseRecord, ReadRecord, Run
-from labrram.errors import RecordConflictError
+from labrram.errors import DatabaseError, RecordConflictError
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 from labrram.records import Pulse, PulseKind, Read, Result, RunStarted
 from tests.db.helpers import small_bench, small_config, targets
@@ -166,3 +166,11 @@ def test_export_writes_a_run_as_files(database_url, tmp_path, fmt):
     assert len(exported) == sum(isinstance(r, Read) for r in taken)
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ReadRecord)) == len(exported)
+
+
+def test_records_on_an_array_the_sample_lacks_are_refused(database_url):
+    engine = open_database(database_url)
+    recorder = Recorder(engine, "db-bench", small_config().sample)
+    stranger = DeviceAddress("Z9", 0, 0)
+    with pytest.raises(DatabaseError, match="Z9"):
+        recorder.record([RunStarted("tuning", {}, (stranger,))])
