@@ -1,0 +1,63 @@
+"""What simulated TSP instruments share: ``print(...)`` of values, the error queue, identity.
+
+TSP (Lua) prints numbers in the instruments' default exponent form, e.g. ``1.00000e+00``; syntax errors
+are code -285 and run-time errors -286, with the queue reporting (0, "Queue Is Empty") when empty.
+"""
+
+from __future__ import annotations
+
+import re
+
+from labrram.drivers.simulated.emulator import CommandError, SimulatedInstrument
+
+TSP_SYNTAX_ERROR = -285
+TSP_RUNTIME_ERROR = -286
+PRINT = re.compile(r"^print\((.*)\)$")
+STRING_ARGUMENT = re.compile(r'^"([^"]*)"$')
+
+
+def tsp_number(value: float) -> str:
+    """A number the way TSP prints it by default."""
+    return f"{value:.5e}"
+
+
+def string_argument(text: str, command: str) -> str:
+    """The content of a quoted TSP string argument."""
+    match = STRING_ARGUMENT.match(text.strip())
+    if match is None:
+        raise CommandError(TSP_SYNTAX_ERROR, f"TSP Syntax error at line 1: string expected near '{command}'")
+    return match.group(1)
+
+
+class SimulatedTSPInstrument(SimulatedInstrument):
+    """A TSP instrument: ``print(expr)`` queries, the error queue, ``*IDN?``."""
+
+    identity = "Keithley Instruments Inc., Model 2600B, 0, 1.0 (simulated)"
+
+    def handle(self, command: str) -> str | None:
+        if command == "*IDN?":
+            return self.identity
+        if command == "errorqueue.clear()":
+            self.errors.clear()
+            return None
+        printed = PRINT.match(command)
+        if printed:
+            return self.evaluate(printed.group(1).strip(), command)
+        return self.execute(command)
+
+    def evaluate(self, expression: str, command: str) -> str:
+        """The printed value of an expression."""
+        if expression == "errorqueue.count":
+            return tsp_number(len(self.errors))
+        if expression == "errorqueue.next()":
+            if not self.errors:
+                return f"{tsp_number(0)}\tQueue Is Empty\t{tsp_number(0)}\t{tsp_number(0)}"
+            code, message = self.errors.popleft()
+            return f"{tsp_number(code)}\t{message}\t{tsp_number(20)}\t{tsp_number(0)}"
+        raise CommandError(TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: cannot evaluate '{expression}'")
+
+    def execute(self, command: str) -> None:
+        """Run a statement that prints nothing."""
+        raise CommandError(
+            TSP_SYNTAX_ERROR, f"TSP Syntax error at line 1: unexpected symbol near '{command}'"
+        )

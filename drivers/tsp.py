@@ -1,0 +1,42 @@
+"""What Keithley TSP instruments (2600B, 707B) share: the error queue, read the TSP way."""
+
+from __future__ import annotations
+
+from labrram.errors import InstrumentError
+
+
+class TSPErrorQueueMixin:
+    """``next_error``/``check_errors`` over TSP's ``errorqueue``, and a check that raises.
+
+    TSP prints numbers in exponent form and an error as tab-separated code, message, severity and
+    node; an empty queue reports code 0 ("Queue Is Empty").
+    """
+
+    name: str
+
+    @property
+    def next_error(self) -> tuple[int, str]:
+        """The oldest error of the queue as (code, message); (0, ...) when the queue is empty."""
+        fields = self.ask("print(errorqueue.next())").strip().split("\t")
+        code = int(float(fields[0]))
+        message = fields[1].strip().strip('"') if len(fields) > 1 else ""
+        return code, message
+
+    def error_count(self) -> int:
+        """How many errors wait in the queue."""
+        return int(float(self.ask("print(errorqueue.count)")))
+
+    def check_errors(self) -> list[tuple[int, str]]:
+        """Read and return every queued error, oldest first."""
+        return [self.next_error for _ in range(self.error_count())]
+
+    def raise_errors(self, command: str) -> None:
+        """Raise InstrumentError naming ``command`` if the instrument queued any error."""
+        errors = self.check_errors()
+        if errors:
+            text = "; ".join(f"{code}: {message}" for code, message in errors)
+            raise InstrumentError(self.name, command, text)
+
+    def clear_errors(self) -> None:
+        """Empty the error queue."""
+        self.write("errorqueue.clear()")
