@@ -117,6 +117,7 @@ class Recorder:
         self.operator = operator
         self.batch_size = batch_size
         self.run_id: int | None = None
+        self._sample_id: int | None = None
         self._procedure: str | None = None
         self._next_seq = 0
         self._devices: dict[DeviceAddress, int] = {}
