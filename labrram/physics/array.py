@@ -58,6 +58,12 @@ class CrossbarArray:
         self._last_polarity = np.zeros(size, dtype=np.int8)
         self._has_virgin = bool(pop.virgin.any())
         self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
+        # Per-polarity constants, row 0 for RESET and row 1 for SET, gathered in one step per pulse.
+        self._threshold_v = np.stack([pop.reset_threshold_v, pop.set_threshold_v])
+        self._rate_per_s = np.stack([pop.reset_rate_per_s, pop.set_rate_per_s])
+        self._bound_s = np.stack([pop.reset_bound_s, pop.set_bound_s])
+        self._slope_v = np.array([parameters.reset_slope_v, parameters.set_slope_v])
+        self._c2c = np.array([parameters.reset_c2c, parameters.set_c2c])
         self.min_switching_voltage_v = float(min(pop.set_threshold_v.min(), pop.reset_threshold_v.min()))
 
     @property
@@ -134,21 +140,23 @@ class CrossbarArray:
         is brought up to date whenever they are next read or switched.
         """
         pop = self.population
-        v = np.broadcast_to(np.asarray(voltage_v, dtype=float), self._g[index].shape)
+        shape = (self.size,) if isinstance(index, slice) else np.shape(index)
+        v = np.asarray(voltage_v, dtype=float)
+        if v.shape != shape:
+            v = np.broadcast_to(v, shape)
         positive = v > 0
         threshold = np.where(positive, pop.set_threshold_v[index], pop.reset_threshold_v[index])
         acting = np.abs(v) > threshold
         if self._has_virgin:
             acting |= pop.virgin[index] & (v >= pop.forming_voltage_v[index])
-        limit = None
-        if compliance_a is not None:
-            limit = np.broadcast_to(np.asarray(compliance_a, dtype=float), v.shape)
+        limit = None if compliance_a is None else np.asarray(compliance_a, dtype=float)
         if acting.any():
             devices = np.flatnonzero(acting) if isinstance(index, slice) else index[acting]
-            self._switch(devices, v[acting], width_s, None if limit is None else limit[acting])
+            acting_limit = limit if limit is None or limit.ndim == 0 else limit[acting]
+            self._switch(devices, v[acting], width_s, acting_limit)
         current = self._g[index] * v
         if limit is not None:
-            current = np.clip(current, -limit, limit)
+            current = np.minimum(np.maximum(current, -limit), limit)
         return current
 
     def _switch(self, devices: np.ndarray, v: np.ndarray, width_s: float, limit: np.ndarray | None) -> None:
@@ -159,12 +167,13 @@ class CrossbarArray:
         # device is next read or makes a switching event (the two commute to first order).
         g = self._g[devices]
         positive = v > 0
+        polarity = positive.astype(np.intp)
         g_min = pop.g_min_s[devices]
         g_max = pop.g_max_s[devices]
-        threshold = np.where(positive, pop.set_threshold_v[devices], pop.reset_threshold_v[devices])
-        slope = np.where(positive, p.set_slope_v, p.reset_slope_v)
-        rate = np.where(positive, pop.set_rate_per_s[devices], pop.reset_rate_per_s[devices])
-        c2c = np.where(positive, p.set_c2c, p.reset_c2c)
+        threshold = self._threshold_v[polarity, devices]
+        slope = self._slope_v[polarity]
+        rate = self._rate_per_s[polarity, devices]
+        c2c = self._c2c[polarity]
         overdrive = np.maximum(np.abs(v) - threshold, 0.0)
         noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
         fraction = -np.expm1(-rate * np.expm1(overdrive / slope) * noise * width_s)
@@ -173,17 +182,16 @@ class CrossbarArray:
         else:
             g_cc = limit / p.compliance_hold_v
             cap = np.minimum(g_max, g_cc * lognormal_factor(self._rng, p.compliance_c2c, g.size))
-        bound = np.where(positive, pop.set_bound_s[devices], pop.reset_bound_s[devices])
+        bound = self._bound_s[polarity, devices]
         moved = g + (bound - g) * fraction
         moved = np.where(
             positive,
             np.minimum(moved, np.maximum(cap, g)),
             np.maximum(moved, np.minimum(g_min, g)),
         )
-        virgin = pop.virgin[devices]
-        frozen = virgin | (pop.stuck[devices] != NOT_STUCK)
-        g_new = np.where(frozen, g, moved)
-        if virgin.any():
+        g_new = np.where(self._relaxing[devices], moved, g)  # stuck and virgin devices do not switch
+        virgin = pop.virgin[devices] if self._has_virgin else None
+        if virgin is not None and virgin.any():
             forming = virgin & positive & (v >= pop.forming_voltage_v[devices])
             g_new = np.where(forming, cap, g_new)
             pop.virgin[devices] = virgin & ~forming
