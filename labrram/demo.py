@@ -18,7 +18,7 @@ from labrram.procedures.forming import FormingSettings, form_device
 from labrram.procedures.program import disturbance_by_order, program_array
 from labrram.procedures.retention import RetentionSettings, read_on_schedule
 from labrram.procedures.tuning import AlibartSettings
-from labrram.records import Progress, Read, Record, Result, RunStarted
+from labrram.records import Progress, Record, Result, RunStarted
 
 DISTURBANCE_BINS = ((1, 5), (6, 15), (16, 30), (31, 63))
 BLOCK = 8
@@ -72,8 +72,6 @@ def demo_records(
         yield from form_device(bench, device, FormingSettings())
     programmed_at: dict[DeviceAddress, float] = {}
     for record in program_array(bench, array, targets, settings, order="column-major"):
-        if isinstance(record, Read):
-            programmed_at.setdefault(record.device, record.t_s)
         if isinstance(record, Result) and record.kind == "tuning":
             programmed_at[record.device] = bench.now()
         yield record
