@@ -1,1 +1,6 @@
 """Instrument drivers (PyMeasure over PyVISA) and the simulated instruments that speak their languages."""
+
+from labrram.drivers.keithley707b import Keithley707B
+from labrram.drivers.keithley2600b import Keithley2600B
+
+__all__ = ["Keithley707B", "Keithley2600B"]

@@ -2,5 +2,14 @@
 
 from labrram.drivers.simulated.emulator import CommandError, NoReplyError, SimulatedInstrument
 from labrram.drivers.simulated.keithley707b import Simulated707B
+from labrram.drivers.simulated.keithley2600b import Load, Resistor, Simulated2600B
 
-__all__ = ["CommandError", "NoReplyError", "Simulated707B", "SimulatedInstrument"]
+__all__ = [
+    "CommandError",
+    "Load",
+    "NoReplyError",
+    "Resistor",
+    "Simulated707B",
+    "Simulated2600B",
+    "SimulatedInstrument",
+]

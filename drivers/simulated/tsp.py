@@ -56,8 +56,8 @@ class SimulatedTSPInstrument(SimulatedInstrument):
             return f"{tsp_number(code)}\t{message}\t{tsp_number(20)}\t{tsp_number(0)}"
         raise CommandError(TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: cannot evaluate '{expression}'")
 
-    def execute(self, command: str) -> None:
-        """Run a statement that prints nothing."""
+    def execute(self, command: str) -> str | None:
+        """Run a statement; return what it prints, if anything."""
         raise CommandError(
             TSP_SYNTAX_ERROR, f"TSP Syntax error at line 1: unexpected symbol near '{command}'"
         )

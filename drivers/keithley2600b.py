@@ -1,0 +1,114 @@
+"""Keithley 2600B SourceMeter (e.g. 2636B) over TSP: DC source/measure and pulsed voltage with current.
+
+PyMeasure's own Keithley2600 keeps an older, non-declarative channel class and warns on every
+construction that its SCPI support is unknown, so this driver is a PyMeasure Instrument of its own, with
+declarative channels for SMU A and B and the pulse + measure the RRAM procedures need: the factory script
+``PulseVMeasureI(smu, bias, level, ton, toff, points)`` sources ``level`` for ``ton`` seconds, measures
+the current at the end of the pulse into ``smuX.nvbuffer1``, and returns to ``bias`` for ``toff``.
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Channel, Instrument
+from pymeasure.instruments.validators import strict_range
+
+from labrram.drivers.tsp import TSPErrorQueueMixin
+
+# 2636B source ranges and the shortest pulse its factory pulse scripts time reliably (datasheet: pulse
+# widths from 100 us on the 2600B series; shorter RRAM pulses need a pulse unit such as the 4225-PMU).
+MAX_VOLTAGE_V = 200.0
+MAX_CURRENT_A = 1.5
+MIN_PULSE_WIDTH_S = 100e-6
+MIN_NPLC, MAX_NPLC = 0.001, 25.0
+
+
+class SMUChannel(Channel):
+    """One SMU (``smua`` or ``smub``) of a 2600B."""
+
+    source_voltage = Channel.control(
+        "print(smu{ch}.source.levelv)",
+        "smu{ch}.source.levelv = %g",
+        "Control the DC voltage level (V).",
+        validator=strict_range,
+        values=[-MAX_VOLTAGE_V, MAX_VOLTAGE_V],
+        get_process=float,
+    )
+    compliance_current = Channel.control(
+        "print(smu{ch}.source.limiti)",
+        "smu{ch}.source.limiti = %g",
+        "Control the current limit (A) while sourcing voltage.",
+        validator=strict_range,
+        values=[1e-9, MAX_CURRENT_A],
+        get_process=float,
+    )
+    nplc = Channel.control(
+        "print(smu{ch}.measure.nplc)",
+        "smu{ch}.measure.nplc = %g",
+        "Control the measurement integration time in power-line cycles.",
+        validator=strict_range,
+        values=[MIN_NPLC, MAX_NPLC],
+        get_process=float,
+    )
+    output_enabled = Channel.control(
+        "print(smu{ch}.source.output)",
+        "smu{ch}.source.output = %d",
+        "Control whether the output is on (True) or off (False).",
+        map_values=True,
+        values={True: 1, False: 0},
+        get_process=lambda reply: int(float(reply)),
+    )
+
+    def source_voltage_mode(self) -> None:
+        """Source DC volts (and measure current)."""
+        self.write("smu{ch}.source.func = smu{ch}.OUTPUT_DCVOLTS")
+
+    def measure_current(self) -> float:
+        """One current measurement (A) at the present source level."""
+        return float(self.ask("print(smu{ch}.measure.i())"))
+
+    def pulse_voltage_measure_current(
+        self, level_v: float, width_s: float, bias_v: float = 0.0, off_s: float = MIN_PULSE_WIDTH_S
+    ) -> float:
+        """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``; the current at its end (A)."""
+        strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+        strict_range(bias_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+        if width_s < MIN_PULSE_WIDTH_S or off_s < MIN_PULSE_WIDTH_S:
+            raise ValueError(
+                f"pulse width {width_s:g} s / off time {off_s:g} s: the 2600B needs at least "
+                f"{MIN_PULSE_WIDTH_S:g} s"
+            )
+        self.write("smu{ch}.nvbuffer1.clear()")
+        self.write(f"PulseVMeasureI(smu{{ch}}, {bias_v:g}, {level_v:g}, {width_s:g}, {off_s:g}, 1)")
+        return float(self.ask("printbuffer(1, 1, smu{ch}.nvbuffer1.readings)"))
+
+    def shutdown(self) -> None:
+        """Level to 0 V, output off."""
+        self.write("smu{ch}.source.levelv = 0")
+        self.write("smu{ch}.source.output = 0")
+
+
+class Keithley2600B(TSPErrorQueueMixin, Instrument):
+    """Keithley 2600B dual-channel SourceMeter with pulse + measure on ``smua`` and ``smub``."""
+
+    smua = Instrument.ChannelCreator(SMUChannel, "a")
+    smub = Instrument.ChannelCreator(SMUChannel, "b")
+
+    def __init__(self, adapter, name: str = "Keithley 2600B SourceMeter", **kwargs) -> None:
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        super().__init__(adapter, name, includeSCPI=False, **kwargs)
+
+    @property
+    def id(self) -> str:
+        """Identification string (manufacturer, model, serial, firmware)."""
+        return self.ask("*IDN?").strip()
+
+    def reset(self) -> None:
+        """Both SMUs to their defaults: 0 V, outputs off."""
+        self.write("reset()")
+
+    def shutdown(self) -> None:
+        """Both outputs to 0 V and off."""
+        self.smua.shutdown()
+        self.smub.shutdown()
+        super().shutdown()

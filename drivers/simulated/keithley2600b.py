@@ -1,0 +1,170 @@
+"""A simulated Keithley 2600B: SMU state behind the TSP commands the driver sends.
+
+Each SMU keeps its source function, level, current limit, NPLC and output state. What its terminals are
+connected to is a ``Load``: asked for the current at a level (a DC measurement lasting the integration
+time) or during a pulse. The simulated wiring gives each SMU the array lines the switching matrix
+connects it to; a plain resistor load serves tests. Currents are clipped at the limit, as compliance does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from labrram.drivers.simulated.emulator import CommandError
+from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument, tsp_number
+
+LINE_FREQUENCY_HZ = 50.0
+ASSIGNMENT = re.compile(
+    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|source\.func)\s*=\s*(.+)$"
+)
+PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
+PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
+READ_BACK = re.compile(r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output)$")
+
+
+class Load(Protocol):
+    """What an SMU's terminals see."""
+
+    def measure(self, level_v: float, duration_s: float) -> float:
+        """Current (A) drawn at ``level_v`` during a measurement of ``duration_s``."""
+
+    def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
+        """Current (A) at the end of a pulse of ``level_v`` lasting ``width_s``."""
+
+    def rest(self, level_v: float, duration_s: float) -> None:
+        """Let ``duration_s`` pass at ``level_v`` (the pulse's off time)."""
+
+
+@dataclass
+class Resistor:
+    """A plain resistor load (siemens), for tests."""
+
+    conductance_s: float
+
+    def measure(self, level_v: float, duration_s: float) -> float:
+        return self.conductance_s * level_v
+
+    def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
+        return self.conductance_s * level_v
+
+    def rest(self, level_v: float, duration_s: float) -> None:
+        return None
+
+
+@dataclass
+class SMUState:
+    """The settings of one SMU."""
+
+    load: Load
+    level_v: float = 0.0
+    limit_a: float = 100e-3
+    nplc: float = 1.0
+    output: bool = False
+    buffer: list[float] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.level_v, self.limit_a, self.nplc, self.output = 0.0, 100e-3, 1.0, False
+        self.buffer.clear()
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise CommandError(
+            TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: number expected, got '{text}'"
+        ) from None
+
+
+class Simulated2600B(SimulatedTSPInstrument):
+    """SMU A and B of a 2636B on their loads."""
+
+    identity = "Keithley Instruments Inc., Model 2636B, 0000000, 4.0.0 (simulated)"
+    min_pulse_s = 100e-6
+
+    def __init__(self, load_a: Load, load_b: Load) -> None:
+        super().__init__()
+        self.smu = {"a": SMUState(load_a), "b": SMUState(load_b)}
+
+    def execute(self, command: str) -> str | None:
+        buffer = PRINT_BUFFER.match(command)
+        if buffer:
+            readings = self.smu[buffer.group(1)].buffer
+            if not readings:
+                raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: buffer is empty")
+            return tsp_number(readings[0])
+        if command in ("reset()", "*RST"):
+            for smu in self.smu.values():
+                smu.reset()
+            return None
+        assignment = ASSIGNMENT.match(command)
+        if assignment:
+            self._assign(
+                self.smu[assignment.group(1)], assignment.group(1), assignment.group(2), assignment.group(3)
+            )
+            return None
+        if re.fullmatch(r"smu[ab]\.nvbuffer1\.clear\(\)", command):
+            self.smu[command[3]].buffer.clear()
+            return None
+        pulse = PULSE.match(command)
+        if pulse:
+            self._pulse(self.smu[pulse.group(1)], *(_number(v) for v in pulse.groups()[1:]))
+            return None
+        return super().execute(command)
+
+    def _assign(self, smu: SMUState, name: str, attribute: str, value: str) -> None:
+        if attribute == "source.func":
+            if value.strip() != f"smu{name}.OUTPUT_DCVOLTS":
+                raise CommandError(
+                    TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: unsupported function {value}"
+                )
+            return
+        number = _number(
+            value.strip().replace(f"smu{name}.OUTPUT_ON", "1").replace(f"smu{name}.OUTPUT_OFF", "0")
+        )
+        if attribute == "source.levelv":
+            if abs(number) > 200:
+                raise CommandError(-222, "Data out of range")
+            smu.level_v = number
+        elif attribute == "source.limiti":
+            if not 1e-9 <= number <= 1.5:
+                raise CommandError(-222, "Data out of range")
+            smu.limit_a = number
+        elif attribute == "measure.nplc":
+            if not 0.001 <= number <= 25:
+                raise CommandError(-222, "Data out of range")
+            smu.nplc = number
+        else:
+            smu.output = bool(number)
+
+    def _pulse(
+        self, smu: SMUState, bias: float, level: float, ton: float, toff: float, points: float
+    ) -> None:
+        if ton < self.min_pulse_s or toff < self.min_pulse_s or points < 1:
+            raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: pulse timing out of range")
+        for _ in range(int(points)):
+            current = smu.load.pulse(level, ton, smu.limit_a)
+            smu.buffer.append(max(-smu.limit_a, min(smu.limit_a, current)))
+            smu.load.rest(bias, toff)
+
+    def evaluate(self, expression: str, command: str) -> str:
+        measured = re.fullmatch(r"smu([ab])\.measure\.i\(\)", expression)
+        if measured:
+            smu = self.smu[measured.group(1)]
+            if not smu.output:
+                return tsp_number(0.0)
+            current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
+            return tsp_number(max(-smu.limit_a, min(smu.limit_a, current)))
+        read_back = READ_BACK.match(expression)
+        if read_back:
+            smu = self.smu[read_back.group(1)]
+            values = {
+                "source.levelv": smu.level_v,
+                "source.limiti": smu.limit_a,
+                "measure.nplc": smu.nplc,
+                "source.output": float(smu.output),
+            }
+            return tsp_number(values[read_back.group(2)])
+        return super().evaluate(expression, command)

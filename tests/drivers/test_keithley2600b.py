@@ -1,0 +1,129 @@
+"""Keithley 2600B: driver commands (protocol tests), the emulator, and the two together."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pymeasure.test import expected_protocol
+
+from labrram.drivers.keithley2600b import Keithley2600B
+from labrram.drivers.simulated.adapter import EmulatorAdapter
+from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+
+
+def test_source_settings_are_tsp_assignments_and_read_backs():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("smua.source.func = smua.OUTPUT_DCVOLTS", None),
+            ("smua.source.levelv = 0.2", None),
+            ("smub.source.limiti = 0.001", None),
+            ("smua.measure.nplc = 0.01", None),
+            ("smua.source.output = 1", None),
+            ("print(smua.source.levelv)", "2.00000e-01"),
+            ("print(smub.source.output)", "0.00000e+00"),
+        ],
+    ) as smu:
+        smu.smua.source_voltage_mode()
+        smu.smua.source_voltage = 0.2
+        smu.smub.compliance_current = 1e-3
+        smu.smua.nplc = 0.01
+        smu.smua.output_enabled = True
+        assert smu.smua.source_voltage == 0.2
+        assert smu.smub.output_enabled is False
+
+
+def test_measure_and_pulse_measure():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("print(smub.measure.i())", "-1.25000e-05"),
+            ("smua.nvbuffer1.clear()", None),
+            ("PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1)", None),
+            ("printbuffer(1, 1, smua.nvbuffer1.readings)", "3.00000e-04"),
+        ],
+    ) as smu:
+        assert smu.smub.measure_current() == -1.25e-5
+        assert smu.smua.pulse_voltage_measure_current(1.5, 2e-4) == 3e-4
+
+
+def test_shutdown_returns_both_outputs_to_zero_and_off():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("smua.source.levelv = 0", None),
+            ("smua.source.output = 0", None),
+            ("smub.source.levelv = 0", None),
+            ("smub.source.output = 0", None),
+        ],
+    ) as smu:
+        smu.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("action", "match"),
+    [
+        (lambda smu: setattr(smu.smua, "source_voltage", 250), "not in range"),
+        (lambda smu: setattr(smu.smua, "compliance_current", 2.0), "not in range"),
+        (lambda smu: smu.smua.pulse_voltage_measure_current(1.0, 200e-9), "at least"),
+    ],
+)
+def test_out_of_range_requests_never_reach_the_instrument(action, match):
+    with expected_protocol(Keithley2600B, []) as smu, pytest.raises(ValueError, match=match):
+        action(smu)
+
+
+def driven(conductance_s: float = 1e-4) -> tuple[Keithley2600B, Simulated2600B]:
+    emulator = Simulated2600B(Resistor(conductance_s), Resistor(2 * conductance_s))
+    return Keithley2600B(EmulatorAdapter(emulator)), emulator
+
+
+def test_the_emulator_sources_measures_and_limits_current_like_the_instrument():
+    smu, emulator = driven()
+    smu.smua.source_voltage_mode()
+    smu.smua.source_voltage = 0.3
+    assert smu.smua.measure_current() == 0.0  # output off: nothing flows
+    smu.smua.output_enabled = True
+    assert smu.smua.measure_current() == pytest.approx(3e-5)
+    smu.smua.compliance_current = 1e-5
+    assert smu.smua.measure_current() == pytest.approx(1e-5)  # compliance
+    assert smu.smua.pulse_voltage_measure_current(-2.0, 1e-4) == pytest.approx(-1e-5)
+    smu.smub.output_enabled = True
+    smu.smub.source_voltage = 0.1
+    assert smu.smub.measure_current() == pytest.approx(2e-5)
+    smu.reset()
+    assert emulator.smu["a"].level_v == 0.0 and not emulator.smu["a"].output
+    assert smu.check_errors() == []
+
+
+def test_the_emulator_queues_errors_for_out_of_range_and_unknown_commands():
+    smu, _ = driven()
+    smu.write("smua.source.levelv = 300")
+    smu.write("smua.measure.nplc = 100")
+    smu.write("PulseVMeasureI(smua, 0, 1, 1e-7, 1e-3, 1)")
+    smu.write("smua.source.levelv = lots")
+    smu.write("printbuffer(1, 1, smub.nvbuffer1.readings)")
+    smu.write("format.data = 3")
+    assert [code for code, _ in smu.check_errors()] == [-222, -222, -286, -286, -286, -285]
+    assert smu.smua.source_voltage == 0.0
+
+
+LOOSELY_VALID = re.compile(
+    r"^(reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|print\(.*\)|smu[ab]\..*|PulseVMeasureI\(.*\)|printbuffer\(.*\))$"
+)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=60))
+@settings(max_examples=400, deadline=None)
+def test_any_command_is_executed_or_leaves_an_error_never_a_crash(command):
+    emulator = Simulated2600B(Resistor(1e-4), Resistor(1e-4))
+    emulator.write(command)
+    replies = []
+    while emulator.has_reply():
+        replies.append(emulator.read())
+    assert all(isinstance(reply, str) for reply in replies)
+    if command.strip() and not LOOSELY_VALID.match(command.strip()):
+        assert emulator.errors and not replies
