@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from labrram.bench.instrumented import InstrumentBench, LineWiring, Role
 from labrram.bench.simulated import SimulatedBench
 from labrram.config import BenchConfig
+from labrram.drivers.keithley707b import Keithley707B
+from labrram.drivers.keithley2600b import Keithley2600B
+from labrram.drivers.simulated.adapter import EmulatorAdapter
+from labrram.drivers.simulated.keithley707b import Simulated707B
+from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
+from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
 from labrram.physics.chip import SimulatedChip
 
@@ -30,3 +40,75 @@ def direct_simulated_bench(config: BenchConfig) -> SimulatedBench:
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
     )
+
+
+MATRIX_ROLES = {"selected_row": "A", "selected_col": "B", "unselected_rows": "C", "unselected_cols": "D"}
+MATRIX_COLUMNS = 72  # six 8x12 cards
+
+
+def matrix_columns(config: BenchConfig) -> dict[str, LineWiring]:
+    """Word lines then bit lines of each array on consecutive matrix columns: 1-01 ... 6-12."""
+    lines: dict[str, LineWiring] = {}
+    used = 0
+    for geometry in config.sample.arrays:
+        names = [
+            f"{(used + k) // 12 + 1}-{(used + k) % 12 + 1:02d}" for k in range(geometry.rows + geometry.cols)
+        ]
+        used += len(names)
+        lines[geometry.name] = LineWiring(tuple(names[: geometry.rows]), tuple(names[geometry.rows :]))
+    if used > MATRIX_COLUMNS:
+        raise ConfigError(
+            "sample.arrays", f"{used} array lines; a 707B with six cards reaches {MATRIX_COLUMNS}"
+        )
+    return lines
+
+
+def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, SimulatedLab]:
+    """A matrix + two-2636B bench whose instruments are emulators wired to the simulated chip.
+
+    The drivers reach the emulators through an in-process adapter; the four SMU channels sit on
+    matrix rows A-D in the roles of `InstrumentBench`.
+    """
+    chip = simulated_chip(config)
+    lines = matrix_columns(config)
+    matrix_emulator = Simulated707B()
+    columns = {}
+    for name, wiring in lines.items():
+        columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(wiring.rows)}
+        columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(wiring.cols)}
+    wiring_model = SimulatedWiring(chip, matrix_emulator, columns)
+    smu_emulators = {name: Simulated2600B(Resistor(0.0), Resistor(0.0)) for name in ("smu1", "smu2")}
+    channels = {"A": ("smu1", "a"), "B": ("smu1", "b"), "C": ("smu2", "a"), "D": ("smu2", "b")}
+    for matrix_row, (instrument, channel) in channels.items():
+        state = smu_emulators[instrument].smu[channel]
+        state.load = wiring_model.load(matrix_row)
+        wiring_model.attach(matrix_row, state)
+    matrix = Keithley707B(EmulatorAdapter(matrix_emulator), name="matrix")
+    smus = {
+        name: Keithley2600B(EmulatorAdapter(emulator), name=name) for name, emulator in smu_emulators.items()
+    }
+    roles = {}
+    for role, matrix_row in MATRIX_ROLES.items():
+        instrument, channel = channels[matrix_row]
+        roles[role] = Role(getattr(smus[instrument], f"smu{channel}"), matrix_row, instrument)
+    bench = InstrumentBench(
+        {geometry.name: geometry for geometry in config.sample.arrays},
+        config.safety,
+        matrix,
+        roles,
+        lines,
+        read_duration_s=config.read_duration_s,
+        default_compliance_a=config.sample.preset.default_compliance_a,
+        clock=lambda: chip.now_s,
+        sleep=chip.advance,
+    )
+    return bench, SimulatedLab(chip, matrix_emulator, smu_emulators)
+
+
+@dataclass(frozen=True)
+class SimulatedLab:
+    """What stands behind a simulated instrument bench: the chip and the emulators."""
+
+    chip: SimulatedChip
+    matrix: Simulated707B
+    smus: dict[str, Simulated2600B]

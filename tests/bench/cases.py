@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labrram.bench import Bench, DeviceAddress
-from labrram.bench.factory import direct_simulated_bench
+from labrram.bench.factory import direct_simulated_bench, simulated_instrument_bench
 from labrram.config import BenchConfig, parse_config
 
 
@@ -27,7 +27,7 @@ def suite_config(seed: int = 5) -> BenchConfig:
     """A small quiet TiO2 passive bench: no stuck devices, so every device responds."""
     return parse_config(
         {
-            "bench": {"name": "suite", "seed": seed},
+            "bench": {"name": "suite", "seed": seed, "read_duration_s": 1e-4},
             "sample": {
                 "chip": "suite-chip",
                 "preset": "tio2-passive-8x8",
@@ -68,4 +68,32 @@ def direct_simulated_case() -> BenchCase:
     return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
 
 
-BENCH_CASES: dict[str, Callable[[], BenchCase]] = {"direct-simulated": direct_simulated_case}
+def simulated_instruments_case() -> BenchCase:
+    bench, lab = simulated_instrument_bench(suite_config())
+
+    def true_conductance_s(device: DeviceAddress) -> float:
+        return float(lab.chip.arrays[device.array].conductance_s()[device.row, device.col])
+
+    def outputs_safe() -> bool:
+        smus = [smu for emulator in lab.smus.values() for smu in emulator.smu.values()]
+        return all(smu.level_v == 0.0 and not smu.output for smu in smus) and not lab.matrix.closed
+
+    def fail_next_operation(error: BaseException) -> None:
+        emulator = lab.smus["smu1"]
+        original = emulator.write
+
+        def fail(message: str) -> None:
+            if "PulseVMeasureI" in message or "measure.i()" in message:
+                emulator.write = original
+                raise error
+            original(message)
+
+        emulator.write = fail
+
+    return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
+
+
+BENCH_CASES: dict[str, Callable[[], BenchCase]] = {
+    "direct-simulated": direct_simulated_case,
+    "simulated-instruments": simulated_instruments_case,
+}

@@ -1,0 +1,192 @@
+"""The driver-backed Bench: a 707B switching matrix and 2600B SMU channels, real or simulated alike.
+
+Four SMU channels, each on its own matrix row, play four roles: the selected word line (it pulses and
+sources the read), the selected bit line (held at 0 V; it senses the read current), the unselected word
+lines and the unselected bit lines (at the bias scheme's fractions: V/3 and 2V/3, V/2 and V/2, or 0 V).
+Selecting a device closes exactly the crosspoints that put each line on its role's SMU. The two
+unselected roles are optional; without them those lines float. Every instrument error, timeout or
+unexpected reply becomes an InstrumentError naming instrument and command, after the Bench has put
+every output at 0 V, off, and opened the matrix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
+from labrram.bench.safety import SafetyLimits
+from labrram.drivers.keithley707b import Keithley707B
+from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, SMUChannel
+from labrram.errors import InstrumentError, LabrramError
+from labrram.physics.bias import line_voltages
+from labrram.physics.parameters import ArrayKind
+
+ROLES = ("selected_row", "selected_col", "unselected_rows", "unselected_cols")
+
+
+@dataclass(frozen=True)
+class Role:
+    """An SMU channel, the matrix row it is wired to, and the name errors should carry."""
+
+    channel: SMUChannel
+    matrix_row: str
+    instrument: str
+
+
+@dataclass(frozen=True)
+class LineWiring:
+    """The matrix column, "<slot>-<column>" such as "1-07", that each word and bit line is on."""
+
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+
+
+def crosspoint(column: str, matrix_row: str) -> str:
+    """The 707B crosspoint joining a matrix row to a column: ("1-07", "B") -> "1B07"."""
+    slot, number = column.split("-")
+    return f"{slot}{matrix_row}{number}"
+
+
+class InstrumentBench(Bench):
+    """A Bench that speaks to instruments through their drivers only."""
+
+    def __init__(
+        self,
+        arrays: Mapping[str, ArrayGeometry],
+        limits: SafetyLimits,
+        matrix: Keithley707B,
+        roles: Mapping[str, Role],
+        lines: Mapping[str, LineWiring],
+        read_duration_s: float = 10e-6,
+        default_compliance_a: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        line_frequency_hz: float = 50.0,
+    ) -> None:
+        super().__init__(arrays, limits, read_duration_s, default_compliance_a)
+        missing = [role for role in ROLES[:2] if role not in roles]
+        if missing:
+            raise ValueError(f"the bench needs SMU channels for {', '.join(missing)}")
+        for name, geometry in arrays.items():
+            if geometry.kind is not ArrayKind.PASSIVE:
+                raise ValueError(f"array {name!r}: the matrix bench drives passive (0T1R) arrays")
+            wiring = lines.get(name)
+            if wiring is None or len(wiring.rows) != geometry.rows or len(wiring.cols) != geometry.cols:
+                raise ValueError(f"array {name!r}: every word and bit line needs a matrix column")
+        self.matrix = matrix
+        self.roles = dict(roles)
+        self.lines = dict(lines)
+        self._clock = clock
+        self._sleep = sleep
+        self._nplc = read_duration_s * line_frequency_hz
+        if not MIN_NPLC <= self._nplc <= MAX_NPLC:
+            raise ValueError(
+                f"read_duration_s {read_duration_s:g} s is {self._nplc:g} power-line cycles; the 2600B "
+                f"integrates {MIN_NPLC:g} to {MAX_NPLC:g} ({MIN_NPLC / line_frequency_hz:g} s and up)"
+            )
+
+    def now(self) -> float:
+        return self._clock()
+
+    @contextmanager
+    def _talking(
+        self, instrument: str, command: str, driver: Keithley707B | SMUChannel | None = None
+    ) -> Iterator[None]:
+        """Turn driver failures into InstrumentError, with what the instrument's error queue says."""
+        try:
+            yield
+        except LabrramError:
+            raise
+        except Exception as error:  # timeouts, unexpected replies, transport failures
+            message = f"{type(error).__name__}: {error}"
+            queued: list[tuple[int, str]] = []
+            if driver is not None:
+                with contextlib.suppress(Exception):
+                    queued = getattr(driver, "parent", driver).check_errors()
+            if queued:
+                message += "; the instrument reports " + "; ".join(f"{code}: {text}" for code, text in queued)
+            raise InstrumentError(instrument, command, message) from error
+
+    def _check(self, instrument: str, driver: Keithley707B | SMUChannel, command: str) -> None:
+        """Raise InstrumentError if the instrument queued an error for the command."""
+        with self._talking(instrument, command):
+            getattr(driver, "parent", driver).raise_errors(command)
+
+    def _route(self, device: DeviceAddress) -> None:
+        wiring = self.lines[device.array]
+        closed = []
+        for index, column in enumerate(wiring.rows):
+            role = "selected_row" if index == device.row else "unselected_rows"
+            if role in self.roles:
+                closed.append(crosspoint(column, self.roles[role].matrix_row))
+        for index, column in enumerate(wiring.cols):
+            role = "selected_col" if index == device.col else "unselected_cols"
+            if role in self.roles:
+                closed.append(crosspoint(column, self.roles[role].matrix_row))
+        command = f"exclusive close for {device}"
+        with self._talking(self.matrix.name, command):
+            self.matrix.exclusive_close(closed)
+        self._check(self.matrix.name, self.matrix, command)
+        for role in self.roles.values():
+            with self._talking(role.instrument, "source setup"):
+                role.channel.source_voltage_mode()
+                role.channel.source_voltage = 0.0
+                role.channel.nplc = self._nplc
+                role.channel.output_enabled = True
+            self._check(role.instrument, role.channel, "source setup")
+
+    def _bias(self, device: DeviceAddress, voltage_v: float, scheme: object) -> None:
+        """Unselected lines to the scheme's fractions of ``voltage_v``."""
+        geometry = self.arrays[device.array]
+        rows_v, cols_v = line_voltages(
+            scheme, geometry.rows, geometry.cols, device.row, device.col, voltage_v
+        )
+        other_row = (device.row + 1) % geometry.rows
+        other_col = (device.col + 1) % geometry.cols
+        for role, level in (("unselected_rows", rows_v[other_row]), ("unselected_cols", cols_v[other_col])):
+            if role in self.roles:
+                with self._talking(self.roles[role].instrument, f"bias {role} to {level:g} V"):
+                    self.roles[role].channel.source_voltage = float(level)
+
+    def _apply_pulse(
+        self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
+    ) -> float:
+        pulser = self.roles["selected_row"]
+        command = f"pulse {amplitude_v:g} V for {width_s:g} s"
+        self._bias(device, amplitude_v, self.arrays[device.array].bias_scheme)
+        with self._talking(pulser.instrument, command, pulser.channel):
+            if compliance_a is not None:
+                pulser.channel.compliance_current = compliance_a
+            current = pulser.channel.pulse_voltage_measure_current(amplitude_v, width_s)
+        self._bias(device, 0.0, self.arrays[device.array].bias_scheme)
+        self._check(pulser.instrument, pulser.channel, command)
+        return current
+
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
+        source, sense = self.roles["selected_row"], self.roles["selected_col"]
+        command = f"read at {voltage_v:g} V"
+        self._bias(device, voltage_v, self.arrays[device.array].read_scheme)
+        with self._talking(source.instrument, command):
+            source.channel.source_voltage = voltage_v
+        with self._talking(sense.instrument, command, sense.channel):
+            current = -sense.channel.measure_current()  # the device's current flows into the bit line
+        with self._talking(source.instrument, command):
+            source.channel.source_voltage = 0.0
+        self._bias(device, 0.0, self.arrays[device.array].read_scheme)
+        self._check(sense.instrument, sense.channel, command)
+        return current
+
+    def _wait(self, seconds: float) -> None:
+        self._sleep(seconds)
+
+    def _safe_state(self) -> None:
+        """Every SMU to 0 V and off, the matrix open; keeps going past failures, never raises."""
+        for role in self.roles.values():
+            with contextlib.suppress(Exception):  # the other outputs must still go off
+                role.channel.shutdown()
+        with contextlib.suppress(Exception):  # nothing more can be done for a matrix that does not answer
+            self.matrix.open_all()

@@ -1,0 +1,118 @@
+"""The driver-backed bench on simulated instruments: routing, end-to-end tuning, faults."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labrram.bench import DeviceAddress
+from labrram.bench.factory import direct_simulated_bench, simulated_instrument_bench
+from labrram.drivers.simulated.emulator import CommandError
+from labrram.errors import InstrumentError
+from labrram.procedures.tuning import AlibartSettings, tune_devices
+from labrram.records import Result
+from tests.bench.cases import suite_config
+
+# The 2600B cannot source the 200 ns pulses of seed 002: 100 us pulses at lower amplitudes instead.
+WIDE = AlibartSettings(
+    set_start_v=0.62,
+    set_stop_v=1.2,
+    reset_start_v=-0.6,
+    reset_stop_v=-1.5,
+    width_s=1e-4,
+    tolerance=0.02,
+    successive_reads=3,
+    max_pulses=500,
+)
+TARGETS = {
+    DeviceAddress("A1", r, c): t
+    for (r, c), t in zip([(0, 0), (1, 2), (3, 3), (2, 1)], [200e-6, 300e-6, 400e-6, 250e-6], strict=True)
+}
+
+
+def test_selecting_a_device_routes_each_line_to_its_role():
+    bench, lab = simulated_instrument_bench(suite_config())
+    bench.select(1, 2)
+    # word lines on columns 1-01..1-04, bit lines on 1-05..1-08; roles on matrix rows A-D
+    assert lab.matrix.closed == {"1A02", "1C01", "1C03", "1C04", "1B07", "1D05", "1D06", "1D08"}
+    assert all(smu.output for emulator in lab.smus.values() for smu in emulator.smu.values())
+
+
+def test_v_third_bias_puts_the_scheme_on_the_unselected_lines_during_a_pulse():
+    bench, lab = simulated_instrument_bench(suite_config())
+    bench.select(0, 0)
+    seen = []
+    smu2 = lab.smus["smu2"]
+    original = smu2.write
+
+    def spy(message: str) -> None:
+        original(message)
+        seen.append((smu2.smu["a"].level_v, smu2.smu["b"].level_v))
+
+    smu2.write = spy
+    bench.pulse(1.5, 1e-4)
+    assert (pytest.approx(0.5), pytest.approx(1.0)) in seen  # V/3 on word lines, 2V/3 on bit lines
+    assert (smu2.smu["a"].level_v, smu2.smu["b"].level_v) == (0.0, 0.0)  # back to 0 after the pulse
+
+
+@pytest.mark.parametrize("make", ["direct", "instruments"])
+def test_the_same_tuning_run_reaches_its_targets_through_either_bench(make):
+    if make == "direct":
+        bench = direct_simulated_bench(suite_config())
+    else:
+        bench, _ = simulated_instrument_bench(suite_config())
+    results = [r for r in tune_devices(bench, TARGETS, WIDE) if isinstance(r, Result)]
+    assert len(results) == 4
+    for result in results:
+        assert result.values["success"]
+        assert abs(result.values["achieved_s"] / result.values["target_s"] - 1) <= 0.02
+
+
+def test_the_instrument_path_is_reproducible_for_a_seed():
+    def conductances() -> np.ndarray:
+        bench, lab = simulated_instrument_bench(suite_config(seed=9))
+        list(tune_devices(bench, TARGETS, WIDE))
+        return lab.chip.arrays["A1"].conductance_s()
+
+    np.testing.assert_array_equal(conductances(), conductances())
+
+
+def test_an_instrument_error_mid_run_stops_with_outputs_off_and_the_matrix_open():
+    bench, lab = simulated_instrument_bench(suite_config())
+    bench.select(2, 2)
+    emulator = lab.smus["smu1"]
+
+    def refuse(*_: float) -> None:
+        raise CommandError(-286, "TSP Runtime error at line 1: interlock open")
+
+    emulator._pulse = refuse
+    with pytest.raises(InstrumentError) as failure:
+        bench.pulse(1.2, 1e-4)
+    assert failure.value.instrument == "smu1"
+    assert "pulse 1.2 V" in failure.value.command
+    assert "-286" in failure.value.message and "interlock" in failure.value.message
+    assert not lab.matrix.closed
+    assert all(not smu.output and smu.level_v == 0 for e in lab.smus.values() for smu in e.smu.values())
+
+
+def test_a_timeout_becomes_an_instrument_error():
+    bench, lab = simulated_instrument_bench(suite_config())
+    bench.select(0, 1)
+    emulator = lab.smus["smu1"]
+    original = emulator.write
+
+    def swallow(message: str) -> None:
+        if "measure.i()" not in message:
+            original(message)
+
+    emulator.write = swallow
+    with pytest.raises(InstrumentError, match="TimeoutError"):
+        bench.read(0.2)
+    assert not lab.matrix.closed
+
+
+def test_too_short_a_read_for_the_smu_is_refused_at_construction():
+    config = suite_config()
+    short = type(config)(**{**config.__dict__, "read_duration_s": 1e-5})
+    with pytest.raises(ValueError, match="read_duration_s"):
+        simulated_instrument_bench(short)
