@@ -11,9 +11,9 @@ from labrram.bench.simulated import SimulatedBench
 from labrram.config import BenchConfig
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
-from labrram.drivers.simulated.adapter import EmulatorAdapter
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
 from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
@@ -44,6 +44,7 @@ def direct_simulated_bench(config: BenchConfig) -> SimulatedBench:
 
 MATRIX_ROLES = {"selected_row": "A", "selected_col": "B", "unselected_rows": "C", "unselected_cols": "D"}
 MATRIX_COLUMNS = 72  # six 8x12 cards
+SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
 
 
 def matrix_columns(config: BenchConfig) -> dict[str, LineWiring]:
@@ -66,8 +67,8 @@ def matrix_columns(config: BenchConfig) -> dict[str, LineWiring]:
 def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, SimulatedLab]:
     """A matrix + two-2636B bench whose instruments are emulators wired to the simulated chip.
 
-    The drivers reach the emulators through an in-process adapter; the four SMU channels sit on
-    matrix rows A-D in the roles of `InstrumentBench`.
+    The drivers reach the emulators through PyVISA and the in-process simulated VISA library, as GPIB
+    resources; the four SMU channels sit on matrix rows A-D in the roles of `InstrumentBench`.
     """
     chip = simulated_chip(config)
     lines = matrix_columns(config)
@@ -83,9 +84,14 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
         state = smu_emulators[instrument].smu[channel]
         state.load = wiring_model.load(matrix_row)
         wiring_model.attach(matrix_row, state)
-    matrix = Keithley707B(EmulatorAdapter(matrix_emulator), name="matrix")
+    library = EmulatorVisaLibrary.serving(
+        {SIMULATED_RESOURCES["matrix"]: matrix_emulator}
+        | {SIMULATED_RESOURCES[name]: emulator for name, emulator in smu_emulators.items()}
+    )
+    matrix = Keithley707B(visa_adapter(library, SIMULATED_RESOURCES["matrix"]), name="matrix")
     smus = {
-        name: Keithley2600B(EmulatorAdapter(emulator), name=name) for name, emulator in smu_emulators.items()
+        name: Keithley2600B(visa_adapter(library, SIMULATED_RESOURCES[name]), name=name)
+        for name in smu_emulators
     }
     roles = {}
     for role, matrix_row in MATRIX_ROLES.items():

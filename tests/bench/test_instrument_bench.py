@@ -106,7 +106,7 @@ def test_a_timeout_becomes_an_instrument_error():
             original(message)
 
     emulator.write = swallow
-    with pytest.raises(InstrumentError, match="TimeoutError"):
+    with pytest.raises(InstrumentError, match="VI_ERROR_TMO"):
         bench.read(0.2)
     assert not lab.matrix.closed
 

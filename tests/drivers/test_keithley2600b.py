@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from pymeasure.test import expected_protocol
 
 from labrram.drivers.keithley2600b import Keithley2600B
-from labrram.drivers.simulated.adapter import EmulatorAdapter
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 
 
 def test_source_settings_are_tsp_assignments_and_read_backs():
@@ -78,7 +78,8 @@ def test_out_of_range_requests_never_reach_the_instrument(action, match):
 
 def driven(conductance_s: float = 1e-4) -> tuple[Keithley2600B, Simulated2600B]:
     emulator = Simulated2600B(Resistor(conductance_s), Resistor(2 * conductance_s))
-    return Keithley2600B(EmulatorAdapter(emulator)), emulator
+    library = EmulatorVisaLibrary.serving({"GPIB0::5::INSTR": emulator})
+    return Keithley2600B(visa_adapter(library, "GPIB0::5::INSTR")), emulator
 
 
 def test_the_emulator_sources_measures_and_limits_current_like_the_instrument():

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymeasure.test import expected_protocol
+from pyvisa.errors import VisaIOError
 
 from labrram.drivers.keithley707b import Keithley707B, crosspoint_list, parse_closed
 from labrram.drivers.simulated import Simulated707B
-from labrram.drivers.simulated.adapter import EmulatorAdapter
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.errors import InstrumentError
 
 EMPTY_QUEUE = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t0.00000e+00"
@@ -78,7 +79,8 @@ def test_parse_closed_handles_trailing_separators():
 
 def driven() -> tuple[Keithley707B, Simulated707B]:
     emulator = Simulated707B()
-    return Keithley707B(EmulatorAdapter(emulator)), emulator
+    library = EmulatorVisaLibrary.serving({"GPIB0::5::INSTR": emulator})
+    return Keithley707B(visa_adapter(library, "GPIB0::5::INSTR")), emulator
 
 
 def test_driver_and_emulator_agree_on_the_crosspoint_state():
@@ -108,7 +110,7 @@ def test_emulator_queues_the_instruments_errors_for_bad_commands():
 
 def test_a_read_without_a_reply_times_out():
     matrix, _ = driven()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(VisaIOError, match="VI_ERROR_TMO"):
         matrix.read()
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
-from labrram.drivers.simulated.adapter import EmulatorAdapter
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
 from labrram.physics import TIO2_PASSIVE_8X8, ArrayKind, CrossbarArray, SimulatedChip
 from tests.helpers import quiet
@@ -33,8 +33,11 @@ def bench_parts():
     smu_emulator.smu["b"].load = wiring.load("B")
     wiring.attach("A", smu_emulator.smu["a"])
     wiring.attach("B", smu_emulator.smu["b"])
-    matrix = Keithley707B(EmulatorAdapter(matrix_emulator))
-    smu = Keithley2600B(EmulatorAdapter(smu_emulator))
+    library = EmulatorVisaLibrary.serving(
+        {"GPIB0::16::INSTR": matrix_emulator, "GPIB0::26::INSTR": smu_emulator}
+    )
+    matrix = Keithley707B(visa_adapter(library, "GPIB0::16::INSTR"))
+    smu = Keithley2600B(visa_adapter(library, "GPIB0::26::INSTR"))
     smu.smub.source_voltage = 0.0
     smu.smub.output_enabled = True
     return chip, matrix, smu
