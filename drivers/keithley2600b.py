@@ -107,6 +107,21 @@ class Keithley2600B(TSPErrorQueueMixin, Instrument):
         """Both SMUs to their defaults: 0 V, outputs off."""
         self.write("reset()")
 
+    def set_precision(self, digits: int) -> None:
+        """Significant digits of every printed number (TSP ``format.asciiprecision``, 1-16)."""
+        strict_range(digits, [1, 16])
+        self.write(f"format.asciiprecision = {int(digits)}")
+
+    def timer_s(self) -> float:
+        """Seconds on the instrument's measurement timer (since power-on or ``timer.reset()``)."""
+        return float(self.ask("print(timer.measure.t())"))
+
+    def delay(self, seconds: float) -> None:
+        """Hold the instrument for ``seconds`` (TSP ``delay``): outputs stay as they are."""
+        if not seconds >= 0:
+            raise ValueError(f"delay needs a non-negative time, got {seconds}")
+        self.write(f"delay({seconds:g})")
+
     def shutdown(self) -> None:
         """Both outputs to 0 V and off."""
         self.smua.shutdown()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from labrram.drivers.simulated.emulator import CommandError
-from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument, tsp_number
+from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument
 
 LINE_FREQUENCY_HZ = 50.0
 ASSIGNMENT = re.compile(
@@ -78,15 +78,36 @@ def _number(text: str) -> float:
         ) from None
 
 
+class Timebase(Protocol):
+    """The clock behind the simulated instruments (the simulated chip's)."""
+
+    now_s: float
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+
+
+@dataclass
+class ManualClock:
+    """A clock that moves only when told, for emulators without a chip."""
+
+    now_s: float = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.now_s += seconds
+
+
 class Simulated2600B(SimulatedTSPInstrument):
-    """SMU A and B of a 2636B on their loads."""
+    """SMU A and B of a 2636B on their loads; its timer and ``delay`` run on the shared timebase."""
 
     identity = "Keithley Instruments Inc., Model 2636B, 0000000, 4.0.0 (simulated)"
     min_pulse_s = 100e-6
 
-    def __init__(self, load_a: Load, load_b: Load) -> None:
+    def __init__(self, load_a: Load, load_b: Load, timebase: Timebase | None = None) -> None:
         super().__init__()
         self.smu = {"a": SMUState(load_a), "b": SMUState(load_b)}
+        self.timebase = timebase if timebase is not None else ManualClock()
+        self._timer_zero_s = self.timebase.now_s
 
     def execute(self, command: str) -> str | None:
         buffer = PRINT_BUFFER.match(command)
@@ -94,10 +115,20 @@ class Simulated2600B(SimulatedTSPInstrument):
             readings = self.smu[buffer.group(1)].buffer
             if not readings:
                 raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: buffer is empty")
-            return tsp_number(readings[0])
+            return self.number(readings[0])
         if command in ("reset()", "*RST"):
             for smu in self.smu.values():
                 smu.reset()
+            return None
+        if command == "timer.reset()":
+            self._timer_zero_s = self.timebase.now_s
+            return None
+        delay = re.fullmatch(r"delay\((.+)\)", command)
+        if delay:
+            seconds = _number(delay.group(1))
+            if seconds < 0:
+                raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: negative delay")
+            self.timebase.advance(seconds)
             return None
         assignment = ASSIGNMENT.match(command)
         if assignment:
@@ -150,13 +181,15 @@ class Simulated2600B(SimulatedTSPInstrument):
             smu.load.rest(bias, toff)
 
     def evaluate(self, expression: str, command: str) -> str:
+        if expression == "timer.measure.t()":
+            return self.number(self.timebase.now_s - self._timer_zero_s)
         measured = re.fullmatch(r"smu([ab])\.measure\.i\(\)", expression)
         if measured:
             smu = self.smu[measured.group(1)]
             if not smu.output:
-                return tsp_number(0.0)
+                return self.number(0.0)
             current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
-            return tsp_number(max(-smu.limit_a, min(smu.limit_a, current)))
+            return self.number(max(-smu.limit_a, min(smu.limit_a, current)))
         read_back = READ_BACK.match(expression)
         if read_back:
             smu = self.smu[read_back.group(1)]
@@ -166,5 +199,5 @@ class Simulated2600B(SimulatedTSPInstrument):
                 "measure.nplc": smu.nplc,
                 "source.output": float(smu.output),
             }
-            return tsp_number(values[read_back.group(2)])
+            return self.number(values[read_back.group(2)])
         return super().evaluate(expression, command)

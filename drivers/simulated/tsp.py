@@ -16,9 +16,9 @@ PRINT = re.compile(r"^print\((.*)\)$")
 STRING_ARGUMENT = re.compile(r'^"([^"]*)"$')
 
 
-def tsp_number(value: float) -> str:
-    """A number the way TSP prints it by default."""
-    return f"{value:.5e}"
+def tsp_number(value: float, digits: int = 6) -> str:
+    """A number the way TSP prints it: ``digits`` significant digits (format.asciiprecision)."""
+    return f"{value:.{max(1, digits) - 1}e}"
 
 
 def string_argument(text: str, command: str) -> str:
@@ -34,9 +34,24 @@ class SimulatedTSPInstrument(SimulatedInstrument):
 
     identity = "Keithley Instruments Inc., Model 2600B, 0, 1.0 (simulated)"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.digits = 6
+
+    def number(self, value: float) -> str:
+        """A number as this instrument prints it now."""
+        return tsp_number(value, self.digits)
+
     def handle(self, command: str) -> str | None:
         if command == "*IDN?":
             return self.identity
+        precision = re.fullmatch(r"format\.asciiprecision\s*=\s*(\d+)", command)
+        if precision:
+            digits = int(precision.group(1))
+            if not 1 <= digits <= 16:
+                raise CommandError(-222, "Data out of range")
+            self.digits = digits
+            return None
         if command == "errorqueue.clear()":
             self.errors.clear()
             return None

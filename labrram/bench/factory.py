@@ -68,7 +68,9 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
     """A matrix + two-2636B bench whose instruments are emulators wired to the simulated chip.
 
     The drivers reach the emulators through PyVISA and the in-process simulated VISA library, as GPIB
-    resources; the four SMU channels sit on matrix rows A-D in the roles of `InstrumentBench`.
+    resources; the four SMU channels sit on matrix rows A-D in the roles of `InstrumentBench`. Time is
+    read from the first SMU's timer and waits are its ``delay``, which the emulators run on the chip's
+    simulated clock.
     """
     chip = simulated_chip(config)
     lines = matrix_columns(config)
@@ -78,7 +80,7 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
         columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(wiring.rows)}
         columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(wiring.cols)}
     wiring_model = SimulatedWiring(chip, matrix_emulator, columns)
-    smu_emulators = {name: Simulated2600B(Resistor(0.0), Resistor(0.0)) for name in ("smu1", "smu2")}
+    smu_emulators = {name: Simulated2600B(Resistor(0.0), Resistor(0.0), chip) for name in ("smu1", "smu2")}
     channels = {"A": ("smu1", "a"), "B": ("smu1", "b"), "C": ("smu2", "a"), "D": ("smu2", "b")}
     for matrix_row, (instrument, channel) in channels.items():
         state = smu_emulators[instrument].smu[channel]
@@ -93,6 +95,8 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
         name: Keithley2600B(visa_adapter(library, SIMULATED_RESOURCES[name]), name=name)
         for name in smu_emulators
     }
+    for smu in smus.values():
+        smu.set_precision(14)  # full double precision in every printed reading and timer value
     roles = {}
     for role, matrix_row in MATRIX_ROLES.items():
         instrument, channel = channels[matrix_row]
@@ -105,8 +109,8 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
         lines,
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
-        clock=lambda: chip.now_s,
-        sleep=chip.advance,
+        clock=smus["smu1"].timer_s,
+        sleep=smus["smu1"].delay,
     )
     return bench, SimulatedLab(chip, matrix_emulator, smu_emulators)
 

@@ -100,6 +100,17 @@ def test_the_emulator_sources_measures_and_limits_current_like_the_instrument():
     assert smu.check_errors() == []
 
 
+def test_timer_delay_and_precision_follow_the_timebase():
+    smu, emulator = driven()
+    smu.set_precision(14)
+    smu.delay(12.5)
+    assert smu.timer_s() == pytest.approx(12.5, abs=1e-12)
+    smu.write("timer.reset()")
+    smu.delay(0.25)
+    assert smu.timer_s() == pytest.approx(0.25, abs=1e-12)
+    assert emulator.timebase.now_s == pytest.approx(12.75)
+
+
 def test_the_emulator_queues_errors_for_out_of_range_and_unknown_commands():
     smu, _ = driven()
     smu.write("smua.source.levelv = 300")
@@ -113,7 +124,8 @@ def test_the_emulator_queues_errors_for_out_of_range_and_unknown_commands():
 
 
 LOOSELY_VALID = re.compile(
-    r"^(reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|print\(.*\)|smu[ab]\..*|PulseVMeasureI\(.*\)|printbuffer\(.*\))$"
+    r"^(reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|timer\.reset\(\)|print\(.*\)|smu[ab]\..*"
+    r"|PulseVMeasureI\(.*\)|printbuffer\(.*\)|delay\(.*\)|format\.asciiprecision.*)$"
 )
 
 
