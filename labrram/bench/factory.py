@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from pymeasure.adapters import VISAAdapter
 
 from labrram.bench.instrumented import InstrumentBench, LineWiring, Role
 from labrram.bench.simulated import SimulatedBench
 from labrram.config import BenchConfig
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
+from labrram.drivers.simulated.emulator import SimulatedInstrument
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
-from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
 from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
@@ -44,6 +47,7 @@ def direct_simulated_bench(config: BenchConfig) -> SimulatedBench:
 
 MATRIX_ROLES = {"selected_row": "A", "selected_col": "B", "unselected_rows": "C", "unselected_cols": "D"}
 MATRIX_COLUMNS = 72  # six 8x12 cards
+TERMINATION = {"read_termination": "\n", "write_termination": "\n"}
 SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
 
 
@@ -64,61 +68,79 @@ def matrix_columns(config: BenchConfig) -> dict[str, LineWiring]:
     return lines
 
 
-def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, SimulatedLab]:
-    """A matrix + two-2636B bench whose instruments are emulators wired to the simulated chip.
+# The instrument layout: matrix rows A-D carry smu1.a, smu1.b, smu2.a, smu2.b in the bench's roles.
+CHANNELS = {"A": ("smu1", "a"), "B": ("smu1", "b"), "C": ("smu2", "a"), "D": ("smu2", "b")}
 
-    The drivers reach the emulators through PyVISA and the in-process simulated VISA library, as GPIB
-    resources; the four SMU channels sit on matrix rows A-D in the roles of `InstrumentBench`. Time is
-    read from the first SMU's timer and waits are its ``delay``, which the emulators run on the chip's
-    simulated clock.
-    """
+
+@dataclass(frozen=True)
+class SimulatedLab:
+    """The simulated chip and the emulators wired to it."""
+
+    chip: SimulatedChip
+    matrix: Simulated707B
+    smus: dict[str, Simulated2600B]
+
+    def emulators(self) -> dict[str, SimulatedInstrument]:
+        """Every emulator by instrument name (matrix, smu1, smu2)."""
+        return {"matrix": self.matrix, **self.smus}
+
+
+def simulated_lab(config: BenchConfig) -> SimulatedLab:
+    """The configuration's chip with a 707B and two 2636B emulators wired to its lines."""
     chip = simulated_chip(config)
-    lines = matrix_columns(config)
-    matrix_emulator = Simulated707B()
+    matrix = Simulated707B()
     columns = {}
-    for name, wiring in lines.items():
+    for name, wiring in matrix_columns(config).items():
         columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(wiring.rows)}
         columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(wiring.cols)}
-    wiring_model = SimulatedWiring(chip, matrix_emulator, columns)
-    smu_emulators = {name: Simulated2600B(Resistor(0.0), Resistor(0.0), chip) for name in ("smu1", "smu2")}
-    channels = {"A": ("smu1", "a"), "B": ("smu1", "b"), "C": ("smu2", "a"), "D": ("smu2", "b")}
-    for matrix_row, (instrument, channel) in channels.items():
-        state = smu_emulators[instrument].smu[channel]
+    wiring_model = SimulatedWiring(chip, matrix, columns)
+    smus = {name: Simulated2600B(Resistor(0.0), Resistor(0.0), chip) for name in ("smu1", "smu2")}
+    for matrix_row, (instrument, channel) in CHANNELS.items():
+        state = smus[instrument].smu[channel]
         state.load = wiring_model.load(matrix_row)
         wiring_model.attach(matrix_row, state)
-    library = EmulatorVisaLibrary.serving(
-        {SIMULATED_RESOURCES["matrix"]: matrix_emulator}
-        | {SIMULATED_RESOURCES[name]: emulator for name, emulator in smu_emulators.items()}
+    return SimulatedLab(chip, matrix, smus)
+
+
+def connect_bench(
+    config: BenchConfig, resources: Mapping[str, str], visa_library: object, instrument_clock: bool
+) -> InstrumentBench:
+    """Drivers on the matrix and SMU resources, assembled into the matrix bench.
+
+    ``visa_library`` is what PyVISA should use ("@py" for pyvisa-py sockets, a simulated library...).
+    With ``instrument_clock`` the bench keeps time with smu1's timer and waits with its ``delay`` (what
+    a simulated lab needs); otherwise with the host's clock.
+    """
+    matrix = Keithley707B(
+        VISAAdapter(resources["matrix"], visa_library=visa_library, **TERMINATION), name="matrix"
     )
-    matrix = Keithley707B(visa_adapter(library, SIMULATED_RESOURCES["matrix"]), name="matrix")
     smus = {
-        name: Keithley2600B(visa_adapter(library, SIMULATED_RESOURCES[name]), name=name)
-        for name in smu_emulators
+        name: Keithley2600B(VISAAdapter(resources[name], visa_library=visa_library, **TERMINATION), name=name)
+        for name in ("smu1", "smu2")
     }
     for smu in smus.values():
         smu.set_precision(14)  # full double precision in every printed reading and timer value
     roles = {}
     for role, matrix_row in MATRIX_ROLES.items():
-        instrument, channel = channels[matrix_row]
+        instrument, channel = CHANNELS[matrix_row]
         roles[role] = Role(getattr(smus[instrument], f"smu{channel}"), matrix_row, instrument)
-    bench = InstrumentBench(
+    timing = {"clock": smus["smu1"].timer_s, "sleep": smus["smu1"].delay} if instrument_clock else {}
+    return InstrumentBench(
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
         matrix,
         roles,
-        lines,
+        matrix_columns(config),
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
-        clock=smus["smu1"].timer_s,
-        sleep=smus["smu1"].delay,
+        **timing,
     )
-    return bench, SimulatedLab(chip, matrix_emulator, smu_emulators)
 
 
-@dataclass(frozen=True)
-class SimulatedLab:
-    """What stands behind a simulated instrument bench: the chip and the emulators."""
-
-    chip: SimulatedChip
-    matrix: Simulated707B
-    smus: dict[str, Simulated2600B]
+def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, SimulatedLab]:
+    """The matrix bench on emulators reached through PyVISA and the in-process simulated VISA library."""
+    lab = simulated_lab(config)
+    library = EmulatorVisaLibrary.serving(
+        {SIMULATED_RESOURCES[name]: emulator for name, emulator in lab.emulators().items()}
+    )
+    return connect_bench(config, SIMULATED_RESOURCES, library, instrument_clock=True), lab

@@ -180,13 +180,37 @@ class InstrumentBench(Bench):
         self._check(sense.instrument, sense.channel, command)
         return current
 
+    def disconnect(self) -> None:
+        """Close the connections to every instrument (after the safe state)."""
+        self._safe_state()
+        adapters = {id(self.matrix.adapter): self.matrix.adapter}
+        adapters |= {
+            id(role.channel.parent.adapter): role.channel.parent.adapter for role in self.roles.values()
+        }
+        for adapter in adapters.values():
+            with contextlib.suppress(Exception):
+                adapter.close()
+
     def _wait(self, seconds: float) -> None:
         self._sleep(seconds)
 
     def _safe_state(self) -> None:
-        """Every SMU to 0 V and off, the matrix open; keeps going past failures, never raises."""
+        """Every SMU to 0 V and off, the matrix open; keeps going past failures, never raises.
+
+        A query to each instrument afterwards waits until it has executed the commands (over a socket,
+        writes are not acknowledged).
+        """
         for role in self.roles.values():
             with contextlib.suppress(Exception):  # the other outputs must still go off
                 role.channel.shutdown()
         with contextlib.suppress(Exception):  # nothing more can be done for a matrix that does not answer
             self.matrix.open_all()
+        for instrument in self._instruments():
+            with contextlib.suppress(Exception):
+                instrument.error_count()
+
+    def _instruments(self) -> list[Keithley707B | SMUChannel]:
+        """Every instrument of the bench once (two roles may share one)."""
+        found = {id(self.matrix): self.matrix}
+        found |= {id(role.channel.parent): role.channel.parent for role in self.roles.values()}
+        return list(found.values())

@@ -9,8 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labrram.bench import Bench, DeviceAddress
-from labrram.bench.factory import direct_simulated_bench, simulated_instrument_bench
+from labrram.bench.factory import (
+    SimulatedLab,
+    connect_bench,
+    direct_simulated_bench,
+    simulated_instrument_bench,
+    simulated_lab,
+)
 from labrram.config import BenchConfig, parse_config
+from labrram.drivers.simulated.server import InstrumentServer
 
 
 @dataclass
@@ -21,6 +28,7 @@ class BenchCase:
     true_conductance_s: Callable[[DeviceAddress], float]
     outputs_safe: Callable[[], bool]
     fail_next_operation: Callable[[BaseException], None]
+    close: Callable[[], None] = lambda: None
 
 
 def suite_config(seed: int = 5) -> BenchConfig:
@@ -68,8 +76,8 @@ def direct_simulated_case() -> BenchCase:
     return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
 
 
-def simulated_instruments_case() -> BenchCase:
-    bench, lab = simulated_instrument_bench(suite_config())
+def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda: None) -> BenchCase:
+    """A case for a driver-backed bench whose instruments are the emulators of ``lab``."""
 
     def true_conductance_s(device: DeviceAddress) -> float:
         return float(lab.chip.arrays[device.array].conductance_s()[device.row, device.col])
@@ -79,21 +87,45 @@ def simulated_instruments_case() -> BenchCase:
         return all(smu.level_v == 0.0 and not smu.output for smu in smus) and not lab.matrix.closed
 
     def fail_next_operation(error: BaseException) -> None:
-        emulator = lab.smus["smu1"]
-        original = emulator.write
+        # Fails in the driver's connection, as a dropped transport or a Ctrl-C there would.
+        adapter = lab_bench_adapter(bench)
+        original = adapter.write
 
-        def fail(message: str) -> None:
-            if "PulseVMeasureI" in message or "measure.i()" in message:
-                emulator.write = original
+        def fail(command: str, **kwargs: object) -> None:
+            if "PulseVMeasureI" in command or "measure.i()" in command:
+                adapter.write = original
                 raise error
-            original(message)
+            original(command, **kwargs)
 
-        emulator.write = fail
+        adapter.write = fail
 
-    return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
+    return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation, close)
+
+
+def lab_bench_adapter(bench: Bench):
+    """The connection of the SMU that pulses and reads (smu1)."""
+    return bench.roles["selected_row"].channel.parent.adapter
+
+
+def simulated_instruments_case() -> BenchCase:
+    return lab_case(*simulated_instrument_bench(suite_config()))
+
+
+def tcp_instruments_case() -> BenchCase:
+    config = suite_config()
+    lab = simulated_lab(config)
+    server = InstrumentServer(lab.emulators()).start()
+    bench = connect_bench(config, server.resources, "@py", instrument_clock=True)
+
+    def close() -> None:
+        bench.disconnect()
+        server.stop()
+
+    return lab_case(bench, lab, close)
 
 
 BENCH_CASES: dict[str, Callable[[], BenchCase]] = {
     "direct-simulated": direct_simulated_case,
     "simulated-instruments": simulated_instruments_case,
+    "tcp-instruments": tcp_instruments_case,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,8 +13,10 @@ from tests.bench.cases import BENCH_CASES, BenchCase
 
 
 @pytest.fixture(params=sorted(BENCH_CASES))
-def case(request: pytest.FixtureRequest) -> BenchCase:
-    return BENCH_CASES[request.param]()
+def case(request: pytest.FixtureRequest) -> Iterator[BenchCase]:
+    made = BENCH_CASES[request.param]()
+    yield made
+    made.close()
 
 
 def test_read_reports_the_selected_devices_conductance(case: BenchCase):

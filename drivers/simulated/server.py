@@ -1,0 +1,101 @@
+"""Simulated instruments on loopback TCP: each emulator on a raw socket, as a LAN instrument on port 5025.
+
+Clients (pyvisa-py, as ``TCPIP0::127.0.0.1::<port>::SOCKET``) send newline-terminated commands and read
+newline-terminated replies. One client at a time per instrument: a second one is told so and
+disconnected. The server binds to 127.0.0.1 unless told otherwise. One lock serializes every emulator
+of a lab, since they share one simulated chip.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from collections.abc import Mapping
+
+from labrram.drivers.simulated.emulator import SimulatedInstrument
+
+BUSY_MESSAGE = b"ERROR: instrument busy: it serves one client at a time\n"
+
+
+class _InstrumentHandler(socketserver.StreamRequestHandler):
+    server: _InstrumentTCPServer
+
+    def handle(self) -> None:
+        if not self.server.client_slot.acquire(blocking=False):
+            self.wfile.write(BUSY_MESSAGE)
+            return
+        try:
+            for raw in self.rfile:
+                message = raw.decode("ascii", errors="replace").rstrip("\r\n")
+                with self.server.lab_lock:
+                    self.server.emulator.write(message)
+                    replies = []
+                    while self.server.emulator.has_reply():
+                        replies.append(self.server.emulator.read())
+                for reply in replies:
+                    self.wfile.write(reply.encode("ascii", errors="replace") + b"\n")
+        finally:
+            self.server.client_slot.release()
+
+
+class _InstrumentTCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], emulator: SimulatedInstrument, lab_lock: threading.Lock
+    ) -> None:
+        super().__init__(address, _InstrumentHandler)
+        self.emulator = emulator
+        self.lab_lock = lab_lock
+        self.client_slot = threading.Lock()
+
+
+class InstrumentServer:
+    """Serves emulators on consecutive ports from ``port`` (0: any free ports)."""
+
+    def __init__(
+        self, emulators: Mapping[str, SimulatedInstrument], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        lock = threading.Lock()
+        self._servers: dict[str, _InstrumentTCPServer] = {}
+        for offset, (name, emulator) in enumerate(emulators.items()):
+            self._servers[name] = _InstrumentTCPServer((host, port + offset if port else 0), emulator, lock)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """VISA resource names of the served instruments (pyvisa-py raw sockets)."""
+        return {
+            name: f"TCPIP0::{server.server_address[0]}::{server.server_address[1]}::SOCKET"
+            for name, server in self._servers.items()
+        }
+
+    def start(self) -> InstrumentServer:
+        for server in self._servers.values():
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> InstrumentServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine's loopback interface."""
+    try:
+        return socket.gethostbyname(host).startswith("127.")
+    except OSError:
+        return False
