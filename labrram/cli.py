@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 
 from labrram.bench.base import DeviceAddress
-from labrram.bench.factory import direct_simulated_bench
+from labrram.bench.factory import direct_simulated_bench, simulated_lab
 from labrram.config import load_config
 from labrram.db import (
     Recorder,
@@ -26,6 +27,7 @@ from labrram.db import (
 )
 from labrram.db import current_revision as schema_revision
 from labrram.demo import demo_records, format_report, summarize
+from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
 from labrram.records import Progress, Record
@@ -110,6 +112,26 @@ def _measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_server(args: argparse.Namespace) -> int:
+    config_path = Path(args.config) if args.config else default_config_path()
+    config = load_config(config_path)
+    if not is_loopback(args.host):
+        print(f"labrram: serving on {args.host}, reachable beyond this machine", file=sys.stderr)
+    lab = simulated_lab(config)
+    server = InstrumentServer(lab.emulators(), host=args.host, port=args.port).start()
+    print(f"simulated instruments for bench {config.name!r} (chip {config.sample.chip!r}):")
+    for name, resource in server.resources.items():
+        print(f"  {name:<7} {resource}")
+    print("Ctrl-C stops the server.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     engine = make_engine(resolve_database_url(args.database))
     before = schema_revision(engine)
@@ -184,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--operator", help="who runs it, recorded with the run")
     measure.add_argument("--quiet", action="store_true", help="no progress line")
     measure.set_defaults(handler=_measure)
+
+    server = commands.add_parser("sim-server", help="serve simulated instruments on loopback TCP sockets")
+    server.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    server.add_argument(
+        "--port", type=int, default=5025, help="first port; instruments take consecutive ports"
+    )
+    server.set_defaults(handler=_sim_server)
 
     db = commands.add_parser("db", help="the device database").add_subparsers(
         dest="db_command", required=True
