@@ -21,12 +21,21 @@ BUSY_MESSAGE = b"ERROR: instrument busy: it serves one client at a time\n"
 class _InstrumentHandler(socketserver.StreamRequestHandler):
     server: _InstrumentTCPServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Replies are small and awaited one by one: send each at once (no Nagle delay).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def handle(self) -> None:
         if not self.server.client_slot.acquire(blocking=False):
             self.wfile.write(BUSY_MESSAGE)
             return
         try:
             for raw in self.rfile:
+                if hasattr(
+                    socket, "TCP_QUICKACK"
+                ):  # acknowledge at once: clients write several lines in a row
+                    self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                 message = raw.decode("ascii", errors="replace").rstrip("\r\n")
                 with self.server.lab_lock:
                     self.server.emulator.write(message)
