@@ -56,12 +56,11 @@ def main() -> None:
         over_tcp.disconnect()
     print("pulse + read cycles per second (TiO2 8x8, V/3, 100 us pulses)")
     print(f"  direct chip bench            {direct:9.0f} /s   1.00x")
-    print(
-        f"  drivers, in-process VISA     {visa:9.0f} /s   {visa / direct:.3f}x   goal 10,000/s: {visa / 1e4:.2f}x"
-    )
-    print(
-        f"  drivers, TCP (pyvisa-py)     {tcp:9.0f} /s   {tcp / direct:.3f}x   goal 2,000/s: {tcp / 2e3:.2f}x"
-    )
+    for label, rate, goal in (
+        ("drivers, in-process VISA", visa, 1e4),
+        ("drivers, TCP (pyvisa-py)", tcp, 2e3),
+    ):
+        print(f"  {label:<28} {rate:9.0f} /s   {rate / direct:.3f}x   goal {goal:,.0f}/s: {rate / goal:.2f}x")
 
 
 if __name__ == "__main__":

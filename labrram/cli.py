@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from labrram.bench.base import DeviceAddress
-from labrram.bench.factory import direct_simulated_bench, simulated_lab
+from labrram.bench.factory import bench_from_config, simulated_lab
 from labrram.config import load_config
 from labrram.db import (
     Recorder,
@@ -45,7 +45,7 @@ def _demo(args: argparse.Namespace) -> int:
     config = load_config(config_path)
     url = resolve_database_url(args.database or config.database_url)
     engine = open_database(url)
-    bench = direct_simulated_bench(config)
+    bench = bench_from_config(config)
     seed = config.seed if args.seed is None else args.seed
     parameters = config.sample.parameters
     margin_s = 0.1 * (parameters.g_max_s - parameters.g_min_s)
@@ -76,7 +76,7 @@ def _measure(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
     engine = open_database(resolve_database_url(args.database or config.database_url))
-    bench = direct_simulated_bench(config)
+    bench = bench_from_config(config)
     devices = parse_devices(args.devices, bench.arrays)
     settings, extras = build_settings(args.procedure, args.param, bench)
     recorder = Recorder(engine, config.name, config.sample, operator=args.operator)

@@ -59,6 +59,22 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
+class InstrumentsConfig:
+    """The bench's instruments: VISA resource of the matrix and of both SMUs, and the VISA library.
+
+    ``visa_library`` "@sim" serves the resources from simulated instruments in this process, "@py" is
+    pyvisa-py (e.g. for ``labrram sim-server`` sockets), "" the system's VISA. Going from simulated to
+    real instruments changes these strings only. ``clock`` "instrument" keeps time with the first SMU's
+    timer and waits with its ``delay`` (simulated instruments: their clock is the chip's); "host" uses
+    this computer's clock (real benches).
+    """
+
+    resources: dict[str, str]
+    visa_library: str = "@sim"
+    clock: str = "host"
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     """Everything needed to build a bench and record its runs."""
 
@@ -68,9 +84,11 @@ class BenchConfig:
     sample: SampleConfig
     safety: SafetyLimits = field(default_factory=SafetyLimits)
     database_url: str | None = None
+    instruments: InstrumentsConfig | None = None
 
 
-_TOP_KEYS = {"bench", "sample", "safety"}
+INSTRUMENT_DRIVERS = {"matrix": "keithley707b", "smu1": "keithley2600b", "smu2": "keithley2600b"}
+_TOP_KEYS = {"bench", "sample", "safety", "instruments"}
 _BENCH_KEYS = {"name", "seed", "read_duration_s", "database_url"}
 _SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
 _ARRAY_KEYS = {"name", "rows", "cols", "bias_scheme", "read_scheme"}
@@ -113,7 +131,35 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
         sample=_sample(sample),
         safety=limits,
         database_url=database_url,
+        instruments=_instruments(data["instruments"]) if "instruments" in data else None,
     )
+
+
+def _instruments(table: Any) -> InstrumentsConfig:
+    """The [instruments] table: visa_library and one {driver, resource} table per instrument."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("instruments", "must be a table")
+    _reject_unknown(table, {*INSTRUMENT_DRIVERS, "visa_library", "clock"}, "instruments.")
+    clock = table.get("clock", "instrument" if table.get("visa_library", "@sim") == "@sim" else "host")
+    if clock not in ("host", "instrument"):
+        raise ConfigError("instruments.clock", f"must be 'host' or 'instrument', got {clock!r}")
+    library = table.get("visa_library", "@sim")
+    if not isinstance(library, str):
+        raise ConfigError("instruments.visa_library", f"must be a string, got {library!r}")
+    resources = {}
+    for name, driver in INSTRUMENT_DRIVERS.items():
+        entry = table.get(name)
+        if not isinstance(entry, Mapping):
+            raise ConfigError(
+                f"instruments.{name}", f'table is missing (driver = "{driver}", resource = ...)'
+            )
+        _reject_unknown(entry, {"driver", "resource"}, f"instruments.{name}.")
+        if entry.get("driver") != driver:
+            raise ConfigError(
+                f"instruments.{name}.driver", f"must be {driver!r}, got {entry.get('driver')!r}"
+            )
+        resources[name] = _string(entry, "resource", f"instruments.{name}.")
+    return InstrumentsConfig(resources, library, clock)
 
 
 def _sample(sample: Mapping[str, Any]) -> SampleConfig:

@@ -138,3 +138,36 @@ def test_any_safety_value_either_applies_or_names_its_key(value):
         assert error.key == "safety.max_read_v"
     else:
         assert config.safety.max_read_v == value > 0
+
+
+INSTRUMENTS = {
+    "matrix": {"driver": "keithley707b", "resource": "GPIB0::16::INSTR"},
+    "smu1": {"driver": "keithley2600b", "resource": "GPIB0::26::INSTR"},
+    "smu2": {"driver": "keithley2600b", "resource": "GPIB0::27::INSTR"},
+}
+
+
+def test_instruments_table_gives_resources_library_and_clock():
+    config = parse_config(minimal(instruments=INSTRUMENTS))
+    assert config.instruments.resources["smu1"] == "GPIB0::26::INSTR"
+    assert (config.instruments.visa_library, config.instruments.clock) == ("@sim", "instrument")
+    real = parse_config(minimal(instruments={**INSTRUMENTS, "visa_library": "@py"}))
+    assert real.instruments.clock == "host"
+    assert load_config(EXAMPLES / "tio2-instruments-bench.toml").instruments.visa_library == "@sim"
+
+
+@pytest.mark.parametrize(
+    ("instruments", "key"),
+    [
+        ({**INSTRUMENTS, "scope": {}}, "instruments.scope"),
+        ({k: v for k, v in INSTRUMENTS.items() if k != "smu2"}, "instruments.smu2"),
+        ({**INSTRUMENTS, "smu1": {"driver": "keithley2400", "resource": "x"}}, "instruments.smu1.driver"),
+        ({**INSTRUMENTS, "matrix": {"driver": "keithley707b"}}, "instruments.matrix.resource"),
+        ({**INSTRUMENTS, "clock": "sundial"}, "instruments.clock"),
+        ({**INSTRUMENTS, "visa_library": 3}, "instruments.visa_library"),
+    ],
+)
+def test_instrument_errors_name_the_key(instruments, key):
+    with pytest.raises(ConfigError) as error:
+        parse_config(minimal(instruments=instruments))
+    assert error.value.key == key

@@ -9,8 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labrram.bench import ArrayGeometry, DeviceAddress
+from labrram.bench.factory import simulated_lab
 from labrram.cli import main
-from labrram.db import Recorder, Selection, open_database, results, runs
+from labrram.config import load_config
+from labrram.db import Recorder, Selection, open_database, pulses, results, runs
+from labrram.drivers.simulated.server import InstrumentServer
 from labrram.errors import ParameterError
 from labrram.measure import build_settings, parse_devices
 from labrram.physics import ArrayKind
@@ -130,3 +133,76 @@ def test_an_interrupted_run_is_marked_aborted_and_resumes_from_the_command_line(
     tuning = results(engine, "tuning", Selection(runs=[1]))
     assert sorted(zip(tuning["row"], tuning["col"], strict=True)) == sorted((d.row, d.col) for d in targets())
     assert runs(engine)["status"].iloc[0] == "completed"
+
+
+WIDE_PULSES = [
+    "target_s=3e-4",
+    "width_s=1e-4",
+    "set_start_v=0.62",
+    "set_stop_v=1.2",
+    "reset_start_v=-0.6",
+    "reset_stop_v=-1.5",
+    "tolerance=0.02",
+    "successive_reads=3",
+]
+
+
+def instruments_file(tmp_path: Path, library: str, resources: dict[str, str], clock: str) -> Path:
+    path = tmp_path / "instruments.toml"
+    entries = "\n".join(
+        f'{name} = {{ driver = "{driver}", resource = "{resources[name]}" }}'
+        for name, driver in (("matrix", "keithley707b"), ("smu1", "keithley2600b"), ("smu2", "keithley2600b"))
+    )
+    path.write_text(
+        '[bench]\nname = "db-bench"\nseed = 3\nread_duration_s = 1e-4\n'
+        '[sample]\nchip = "db-chip"\npreset = "tio2-passive-8x8"\n'
+        "[sample.overrides]\nstuck_hrs_fraction = 0.0\nstuck_lrs_fraction = 0.0\n"
+        '[[sample.arrays]]\nname = "A1"\nrows = 4\ncols = 4\n'
+        f'[instruments]\nvisa_library = "{library}"\nclock = "{clock}"\n{entries}\n'
+        "[safety]\nmax_width_s = 1e-2\n"
+    )
+    return path
+
+
+def test_measure_runs_through_the_drivers_on_simulated_instruments(tmp_path, capsys):
+    resources = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
+    config = instruments_file(tmp_path, "@sim", resources, "instrument")
+    database = f"sqlite:///{tmp_path / 'i.db'}"
+    args = [
+        "measure",
+        "tuning",
+        "--config",
+        str(config),
+        "--database",
+        database,
+        "--quiet",
+        "--devices",
+        "A1:0:0-1",
+    ]
+    assert main([*args, *(f"--param={p}" for p in WIDE_PULSES)]) == 0
+    tuning = results(open_database(database), "tuning")
+    assert len(tuning) == 2 and tuning["success"].all()
+    assert pulses(open_database(database))["width_s"].min() >= 1e-4
+
+
+def test_measure_runs_over_tcp_to_the_instrument_server(tmp_path, capsys):
+    placeholder = {"matrix": "x", "smu1": "x", "smu2": "x"}
+    lab = simulated_lab(load_config(instruments_file(tmp_path, "@py", placeholder, "instrument")))
+    with InstrumentServer(lab.emulators()) as server:
+        config = instruments_file(tmp_path, "@py", server.resources, "instrument")
+        database = f"sqlite:///{tmp_path / 't.db'}"
+        args = [
+            "measure",
+            "tuning",
+            "--config",
+            str(config),
+            "--database",
+            database,
+            "--quiet",
+            "--devices",
+            "A1:2:2",
+        ]
+        assert main([*args, *(f"--param={p}" for p in WIDE_PULSES)]) == 0
+    tuning = results(open_database(database), "tuning")
+    assert len(tuning) == 1 and tuning["success"].all()
+    assert lab.chip.now_s > 0  # the server's chip was the one programmed

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymeasure.adapters import VISAAdapter
 
+from labrram.bench.base import Bench
 from labrram.bench.instrumented import InstrumentBench, LineWiring, Role
 from labrram.bench.simulated import SimulatedBench
 from labrram.config import BenchConfig
@@ -144,3 +145,20 @@ def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, Si
         {SIMULATED_RESOURCES[name]: emulator for name, emulator in lab.emulators().items()}
     )
     return connect_bench(config, SIMULATED_RESOURCES, library, instrument_clock=True), lab
+
+
+def bench_from_config(config: BenchConfig) -> Bench:
+    """The bench a configuration describes: through its instruments' drivers when it lists them
+    ([instruments]), else the direct simulated bench."""
+    instruments = config.instruments
+    if instruments is None:
+        return direct_simulated_bench(config)
+    library: object = instruments.visa_library or None
+    if instruments.visa_library == "@sim":
+        lab = simulated_lab(config)
+        library = EmulatorVisaLibrary.serving(
+            {instruments.resources[name]: emulator for name, emulator in lab.emulators().items()}
+        )
+    return connect_bench(
+        config, instruments.resources, library, instrument_clock=instruments.clock == "instrument"
+    )
