@@ -2,5 +2,6 @@
 
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
+from labrram.drivers.keysight_b2900 import KeysightB2900
 
-__all__ = ["Keithley707B", "Keithley2600B"]
+__all__ = ["Keithley707B", "Keithley2600B", "KeysightB2900"]

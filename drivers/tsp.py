@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from labrram.errors import InstrumentError
+from labrram.drivers.errors import RaisesQueuedErrors
 
 
-class TSPErrorQueueMixin:
+class TSPErrorQueueMixin(RaisesQueuedErrors):
     """``next_error``/``check_errors`` over TSP's ``errorqueue``, and a check that raises.
 
     TSP prints numbers in exponent form and an error as tab-separated code, message, severity and
     node; an empty queue reports code 0 ("Queue Is Empty").
     """
-
-    name: str
 
     @property
     def next_error(self) -> tuple[int, str]:
@@ -29,13 +27,6 @@ class TSPErrorQueueMixin:
     def check_errors(self) -> list[tuple[int, str]]:
         """Read and return every queued error, oldest first."""
         return [self.next_error for _ in range(self.error_count())]
-
-    def raise_errors(self, command: str) -> None:
-        """Raise InstrumentError naming ``command`` if the instrument queued any error."""
-        errors = self.check_errors()
-        if errors:
-            text = "; ".join(f"{code}: {message}" for code, message in errors)
-            raise InstrumentError(self.name, command, text)
 
     def clear_errors(self) -> None:
         """Empty the error queue."""
