@@ -12,5 +12,6 @@ __all__ = [
     "Resistor",
     "Simulated707B",
     "Simulated2600B",
+    "SimulatedB2900",
     "SimulatedInstrument",
 ]
