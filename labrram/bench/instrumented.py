@@ -82,6 +82,7 @@ class InstrumentBench(Bench):
         self.lines = dict(lines)
         self._clock = clock
         self._sleep = sleep
+        self._levels: dict[str, float] = {}  # last level sent to each role's SMU
         self._nplc = read_duration_s * line_frequency_hz
         if not MIN_NPLC <= self._nplc <= MAX_NPLC:
             raise ValueError(
@@ -131,13 +132,22 @@ class InstrumentBench(Bench):
         with self._talking(self.matrix.name, command):
             self.matrix.exclusive_close(closed)
         self._check(self.matrix.name, self.matrix, command)
-        for role in self.roles.values():
+        for name, role in self.roles.items():
             with self._talking(role.instrument, "source setup"):
                 role.channel.source_voltage_mode()
                 role.channel.source_voltage = 0.0
                 role.channel.nplc = self._nplc
                 role.channel.output_enabled = True
+            self._levels[name] = 0.0
             self._check(role.instrument, role.channel, "source setup")
+
+    def _set_level(self, role: str, level_v: float, command: str) -> None:
+        """Source ``level_v`` on a role's SMU, sending nothing when it is there already."""
+        if self._levels.get(role) == level_v:
+            return
+        with self._talking(self.roles[role].instrument, command):
+            self.roles[role].channel.source_voltage = level_v
+        self._levels[role] = level_v
 
     def _bias(self, device: DeviceAddress, voltage_v: float, scheme: object) -> None:
         """Unselected lines to the scheme's fractions of ``voltage_v``."""
@@ -149,8 +159,7 @@ class InstrumentBench(Bench):
         other_col = (device.col + 1) % geometry.cols
         for role, level in (("unselected_rows", rows_v[other_row]), ("unselected_cols", cols_v[other_col])):
             if role in self.roles:
-                with self._talking(self.roles[role].instrument, f"bias {role} to {level:g} V"):
-                    self.roles[role].channel.source_voltage = float(level)
+                self._set_level(role, float(level), f"bias {role} to {level:g} V")
 
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
@@ -167,15 +176,13 @@ class InstrumentBench(Bench):
         return current
 
     def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
-        source, sense = self.roles["selected_row"], self.roles["selected_col"]
+        sense = self.roles["selected_col"]
         command = f"read at {voltage_v:g} V"
         self._bias(device, voltage_v, self.arrays[device.array].read_scheme)
-        with self._talking(source.instrument, command):
-            source.channel.source_voltage = voltage_v
+        self._set_level("selected_row", voltage_v, command)
         with self._talking(sense.instrument, command, sense.channel):
             current = -sense.channel.measure_current()  # the device's current flows into the bit line
-        with self._talking(source.instrument, command):
-            source.channel.source_voltage = 0.0
+        self._set_level("selected_row", 0.0, command)
         self._bias(device, 0.0, self.arrays[device.array].read_scheme)
         self._check(sense.instrument, sense.channel, command)
         return current
@@ -200,6 +207,7 @@ class InstrumentBench(Bench):
         A query to each instrument afterwards waits until it has executed the commands (over a socket,
         writes are not acknowledged).
         """
+        self._levels = {}
         for role in self.roles.values():
             with contextlib.suppress(Exception):  # the other outputs must still go off
                 role.channel.shutdown()
