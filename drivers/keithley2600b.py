@@ -12,7 +12,7 @@ from __future__ import annotations
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_range
 
-from labrram.drivers.tsp import TSPErrorQueueMixin
+from labrram.drivers.tsp import TSPInstrument
 
 # 2636B source ranges and the shortest pulse its factory pulse scripts time reliably (datasheet: pulse
 # widths from 100 us on the 2600B series; shorter RRAM pulses need a pulse unit such as the 4225-PMU).
@@ -87,25 +87,14 @@ class SMUChannel(Channel):
         self.write("smu{ch}.source.output = 0")
 
 
-class Keithley2600B(TSPErrorQueueMixin, Instrument):
+class Keithley2600B(TSPInstrument):
     """Keithley 2600B dual-channel SourceMeter with pulse + measure on ``smua`` and ``smub``."""
 
     smua = Instrument.ChannelCreator(SMUChannel, "a")
     smub = Instrument.ChannelCreator(SMUChannel, "b")
 
     def __init__(self, adapter, name: str = "Keithley 2600B SourceMeter", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        super().__init__(adapter, name, includeSCPI=False, **kwargs)
-
-    @property
-    def id(self) -> str:
-        """Identification string (manufacturer, model, serial, firmware)."""
-        return self.ask("*IDN?").strip()
-
-    def reset(self) -> None:
-        """Both SMUs to their defaults: 0 V, outputs off."""
-        self.write("reset()")
+        super().__init__(adapter, name, **kwargs)
 
     def set_precision(self, digits: int) -> None:
         """Significant digits of every printed number (TSP ``format.asciiprecision``, 1-16)."""

@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pymeasure.instruments import Instrument
-
-from labrram.drivers.tsp import TSPErrorQueueMixin
+from labrram.drivers.tsp import TSPInstrument
 
 CROSSPOINT = re.compile(r"^[1-6][A-H](0[1-9]|1[0-2])$")
 
@@ -35,22 +33,11 @@ def parse_closed(reply: str) -> set[str]:
     return {name for name in reply.split(";") if name}
 
 
-class Keithley707B(TSPErrorQueueMixin, Instrument):
+class Keithley707B(TSPInstrument):
     """Keithley 707B: crosspoints close, open, exclusive-close, closed-set query, error queue."""
 
     def __init__(self, adapter, name: str = "Keithley 707B switching matrix", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        super().__init__(adapter, name, includeSCPI=False, **kwargs)
-
-    @property
-    def id(self) -> str:
-        """Identification string (manufacturer, model, serial, firmware)."""
-        return self.ask("*IDN?").strip()
-
-    def reset(self) -> None:
-        """Return to the power-on state: every crosspoint open."""
-        self.write("reset()")
+        super().__init__(adapter, name, **kwargs)
 
     def close_crosspoints(self, crosspoints: Iterable[str]) -> None:
         """Close crosspoints, keeping the others as they are."""

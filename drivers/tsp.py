@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pymeasure.instruments import Instrument
+
 from labrram.drivers.errors import RaisesQueuedErrors
 
 
@@ -31,3 +33,21 @@ class TSPErrorQueueMixin(RaisesQueuedErrors):
     def clear_errors(self) -> None:
         """Empty the error queue."""
         self.write("errorqueue.clear()")
+
+
+class TSPInstrument(TSPErrorQueueMixin, Instrument):
+    """A Keithley TSP instrument: newline-terminated messages, identity, ``reset()``, the error queue."""
+
+    def __init__(self, adapter, name: str, **kwargs) -> None:
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        super().__init__(adapter, name, includeSCPI=False, **kwargs)
+
+    @property
+    def id(self) -> str:
+        """Identification string (manufacturer, model, serial, firmware)."""
+        return self.ask("*IDN?").strip()
+
+    def reset(self) -> None:
+        """Return to the power-on state (sources at 0 V and off, crosspoints open)."""
+        self.write("reset()")
