@@ -28,6 +28,7 @@ class SimulatedInstrument(ABC):
     """Parses commands like the instrument; replies wait in order for reads."""
 
     max_errors = 100  # like the instruments, a full queue drops the newest entries
+    terminator = "\n"  # what ends each reply on the wire
 
     def __init__(self) -> None:
         self.errors: deque[tuple[int, str]] = deque()

@@ -43,7 +43,9 @@ class _InstrumentHandler(socketserver.StreamRequestHandler):
                     while self.server.emulator.has_reply():
                         replies.append(self.server.emulator.read())
                 for reply in replies:
-                    self.wfile.write(reply.encode("ascii", errors="replace") + b"\n")
+                    self.wfile.write(
+                        (reply + self.server.emulator.terminator).encode("ascii", errors="replace")
+                    )
         finally:
             self.server.client_slot.release()
 

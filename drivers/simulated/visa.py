@@ -115,7 +115,8 @@ class EmulatorVisaLibrary(VisaLibraryBase):
         current = self._session(session)
         if not current.pending:
             try:
-                current.pending = current.emulator.read().encode("ascii", errors="replace") + b"\n"
+                reply = current.emulator.read() + current.emulator.terminator
+                current.pending = reply.encode("ascii", errors="replace")
             except NoReplyError:
                 raise errors.VisaIOError(constants.StatusCode.error_timeout.value) from None
         chunk, current.pending = current.pending[:count], current.pending[count:]
