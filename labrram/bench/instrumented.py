@@ -141,16 +141,21 @@ class InstrumentBench(Bench):
             self._levels[name] = 0.0
             self._check(role.instrument, role.channel, "source setup")
 
-    def _set_level(self, role: str, level_v: float, command: str) -> None:
-        """Source ``level_v`` on a role's SMU, sending nothing when it is there already."""
+    def _set_level(self, role: str, level_v: float, command: str) -> bool:
+        """Source ``level_v`` on a role's SMU unless it is there already; whether anything was sent."""
         if self._levels.get(role) == level_v:
-            return
+            return False
         with self._talking(self.roles[role].instrument, command):
             self.roles[role].channel.source_voltage = level_v
         self._levels[role] = level_v
+        return True
 
     def _bias(self, device: DeviceAddress, voltage_v: float, scheme: object) -> None:
-        """Unselected lines to the scheme's fractions of ``voltage_v``."""
+        """Unselected lines to the scheme's fractions of ``voltage_v``, settled before anything else.
+
+        Each instrument has its own connection and executes in its own time: the query of its error
+        queue after a change waits until the new level is there (and raises if it was refused).
+        """
         geometry = self.arrays[device.array]
         rows_v, cols_v = line_voltages(
             scheme, geometry.rows, geometry.cols, device.row, device.col, voltage_v
@@ -158,8 +163,9 @@ class InstrumentBench(Bench):
         other_row = (device.row + 1) % geometry.rows
         other_col = (device.col + 1) % geometry.cols
         for role, level in (("unselected_rows", rows_v[other_row]), ("unselected_cols", cols_v[other_col])):
-            if role in self.roles:
-                self._set_level(role, float(level), f"bias {role} to {level:g} V")
+            command = f"bias {role} to {level:g} V"
+            if role in self.roles and self._set_level(role, float(level), command):
+                self._check(self.roles[role].instrument, self.roles[role].channel, command)
 
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from labrram.bench import DeviceAddress
-from labrram.bench.factory import direct_simulated_bench, simulated_instrument_bench
+from labrram.bench.factory import (
+    connect_bench,
+    direct_simulated_bench,
+    simulated_instrument_bench,
+    simulated_lab,
+)
 from labrram.drivers.simulated.emulator import CommandError
+from labrram.drivers.simulated.server import InstrumentServer
 from labrram.errors import InstrumentError
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 from labrram.records import Result
@@ -116,3 +122,18 @@ def test_too_short_a_read_for_the_smu_is_refused_at_construction():
     short = type(config)(**{**config.__dict__, "read_duration_s": 1e-5})
     with pytest.raises(ValueError, match="read_duration_s"):
         simulated_instrument_bench(short)
+
+
+def test_in_process_and_tcp_paths_give_the_same_conductances_for_a_seed():
+    in_process, lab = simulated_instrument_bench(suite_config(seed=4))
+    list(tune_devices(in_process, TARGETS, WIDE))
+    expected = lab.chip.arrays["A1"].conductance_s()
+
+    config = suite_config(seed=4)
+    tcp_lab = simulated_lab(config)
+    with InstrumentServer(tcp_lab.emulators()) as server:
+        over_tcp = connect_bench(config, server.resources, "@py", instrument_clock=True)
+        list(tune_devices(over_tcp, TARGETS, WIDE))
+        over_tcp.disconnect()
+    np.testing.assert_array_equal(tcp_lab.chip.arrays["A1"].conductance_s(), expected)
+    assert tcp_lab.chip.now_s == lab.chip.now_s
