@@ -30,18 +30,29 @@ from labrram.demo import demo_records, format_report, summarize
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
+from labrram.procedures.tuning import TUNING_PRESETS, preset_for
 from labrram.records import Progress, Record
 
 RETENTION_WAIT_S = 1e4
 
 
+def example_config(name: str) -> Path:
+    """A bench file shipped with labrram."""
+    return Path(str(resources.files("labrram") / "examples" / name))
+
+
 def default_config_path() -> Path:
-    """The bench file shipped with labrram: the TiO2 passive 8x8 simulated bench."""
-    return Path(str(resources.files("labrram") / "examples" / "tio2-bench.toml"))
+    """The bench of `labrram measure` and `sim-server`: the TiO2 8x8 simulated chip, seed 002's timing."""
+    return example_config("tio2-bench.toml")
+
+
+def default_demo_config_path() -> Path:
+    """The bench of the demo: the same chip reached through the instrument drivers."""
+    return example_config("tio2-instruments-bench.toml")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    config_path = Path(args.config) if args.config else default_config_path()
+    config_path = Path(args.config) if args.config else default_demo_config_path()
     config = load_config(config_path)
     url = resolve_database_url(args.database or config.database_url)
     engine = open_database(url)
@@ -59,13 +70,18 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"\rprogramming: {record.done}/{record.total} devices", end=end, file=sys.stderr)
 
     recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
+    preset = preset_for(bench.min_pulse_width_s)
     with bench:
-        records = demo_records(bench, seed, targets_s, retention_wait_s=RETENTION_WAIT_S)
+        records = demo_records(
+            bench, seed, targets_s, TUNING_PRESETS[preset], retention_wait_s=RETENTION_WAIT_S
+        )
         run_id = record_run(recorder, records, tee=take)
     report = summarize(taken, RETENTION_WAIT_S, bench.now())
+    path = "instrument drivers" if config.instruments else "the chip directly"
     title = (
         f"labrram demo: simulated {config.sample.preset.name} chip {config.sample.chip!r} "
-        f"(seed {config.seed}), bench {config.name!r} from {config_path.name}"
+        f"(seed {config.seed}), bench {config.name!r} from {config_path.name}, through {path}, "
+        f"tuning preset {preset!r}"
     )
     print(format_report(report, title))
     print(f"Recorded as run {run_id} in {engine.url.render_as_string(hide_password=True)}")
@@ -180,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     database_help = "database URL (default: LABRRAM_DATABASE_URL, the bench file, or the SQLite file)"
 
     demo = commands.add_parser("demo", help="characterize a simulated chip, record it, print a summary")
-    demo.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
+    demo.add_argument(
+        "--config", help="bench TOML (default: the shipped TiO2 8x8 bench behind simulated instruments)"
+    )
     demo.add_argument("--seed", type=int, help="seed of the random targets (default: bench seed)")
     demo.add_argument("--database", help=database_help)
     demo.add_argument("--operator", help="who runs it, recorded with the run")

@@ -30,6 +30,9 @@ class DemoReport:
 
     array: str
     devices: int
+    width_s: float
+    tolerance: float
+    successive_reads: int
     formed: int
     tuned: int
     pulses_median: float
@@ -105,6 +108,9 @@ def summarize(records: Sequence[Record], retention_wait_s: float, simulated_time
     return DemoReport(
         array=tunings[0].device.array,
         devices=len(tunings),
+        width_s=tunings[0].values["settings"]["width_s"],
+        tolerance=tunings[0].values["settings"]["tolerance"],
+        successive_reads=tunings[0].values["settings"]["successive_reads"],
         formed=formed,
         tuned=len(succeeded),
         pulses_median=float(np.median(pulses)),
@@ -126,8 +132,9 @@ def format_report(report: DemoReport, title: str) -> str:
     lines = [
         title,
         f"Forming: {report.formed} of {report.devices} devices needed and got a forming pulse ramp",
-        f"Alibart tuning of {report.devices} devices of array {report.array} (column-major, 1%, "
-        "10 successive reads):",
+        f"Alibart tuning of {report.devices} devices of array {report.array} (column-major, "
+        f"{report.tolerance:.0%}, {report.successive_reads} successive reads, "
+        f"{_duration(report.width_s)} pulses):",
         f"  tuned {report.tuned}/{report.devices}; pulses per device median "
         f"{report.pulses_median:.0f}, max {report.pulses_max}",
         f"  achieved/target - 1 over tuned devices: mean {report.tuning_error_mean:+.2%}, "
@@ -146,3 +153,8 @@ def format_report(report: DemoReport, title: str) -> str:
     )
     lines.append(f"Simulated time: {report.simulated_time_s:.4g} s")
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    """A short duration in the unit a bench researcher would say it in."""
+    return f"{seconds * 1e6:g} us" if seconds >= 1e-6 else f"{seconds * 1e9:g} ns"

@@ -70,6 +70,8 @@ class ReadResult:
 class Bench(ABC):
     """Select a device, pulse it, read it, wait; refuse unsafe stimuli; end in a safe state."""
 
+    min_pulse_width_s = 0.0  # the shortest pulse the bench's pulse source can make
+
     def __init__(
         self,
         arrays: Mapping[str, ArrayGeometry],

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.bench.safety import SafetyLimits
 from labrram.drivers.keithley707b import Keithley707B
-from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, SMUChannel
+from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, SMUChannel
 from labrram.errors import InstrumentError, LabrramError
 from labrram.physics.bias import line_voltages
 from labrram.physics.parameters import ArrayKind
@@ -53,6 +53,8 @@ def crosspoint(column: str, matrix_row: str) -> str:
 
 class InstrumentBench(Bench):
     """A Bench that speaks to instruments through their drivers only."""
+
+    min_pulse_width_s = MIN_PULSE_WIDTH_S  # the 2600B's pulse + measure
 
     def __init__(
         self,

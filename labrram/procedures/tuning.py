@@ -82,7 +82,17 @@ TUNING_PRESETS: dict[str, AlibartSettings] = {
     "seed-002": AlibartSettings(),
     "seed-002-from-off": AlibartSettings(reset_first=True),
     "seed-002-log-step": AlibartSettings(strategy="log-step"),
+    # What an SMU without a pulse unit can do (a 2636B pulses for 100 us and longer): 500x longer
+    # pulses, so the ramps start just above the TiO2 thresholds instead of at seed 002's 0.8 V / -1.1 V.
+    "smu-100us": AlibartSettings(
+        width_s=100e-6, set_start_v=0.6, set_stop_v=1.2, reset_start_v=-0.55, reset_stop_v=-1.5
+    ),
 }
+
+
+def preset_for(bench_min_pulse_width_s: float) -> str:
+    """The tuning preset a bench can run: seed 002's 200 ns pulses where it can make them."""
+    return "seed-002" if bench_min_pulse_width_s <= TUNING_PRESETS["seed-002"].width_s else "smu-100us"
 
 
 class _Ramp:

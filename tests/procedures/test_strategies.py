@@ -6,7 +6,7 @@ import pytest
 
 from labrram.bench import DeviceAddress
 from labrram.errors import ParameterError
-from labrram.procedures.tuning import TUNING_PRESETS, AlibartSettings, tune_device
+from labrram.procedures.tuning import TUNING_PRESETS, AlibartSettings, preset_for, tune_device
 from labrram.records import Pulse, PulseKind, Read
 from tests.procedures.test_tuning import ScriptedBench, chip_bench
 
@@ -80,3 +80,9 @@ def test_bad_settings_name_the_parameter(changes, name):
 def test_bad_target_names_the_parameter():
     with pytest.raises(ParameterError, match="target_s"):
         list(tune_device(ScriptedBench([]), DEVICE, -1.0, AlibartSettings()))
+
+
+def test_benches_that_cannot_make_200_ns_pulses_get_the_smu_preset():
+    assert preset_for(0.0) == "seed-002"
+    assert preset_for(100e-6) == "smu-100us"
+    assert TUNING_PRESETS["smu-100us"].width_s >= 100e-6
