@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("labrram: interrupted; outputs were set to 0 V and the run was marked aborted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing left to say
+        sys.stdout = None
+        return 0
 
 
 if __name__ == "__main__":
