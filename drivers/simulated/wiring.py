@@ -104,11 +104,11 @@ class WiredLoad:
     def _cells(self, array: str, level_v: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cell voltages (flat), and the signs with which each cell's current reaches this SMU."""
         rows_v, cols_v, rows_by, cols_by = self.wiring.line_potentials(array, self.matrix_row, level_v)
-        voltages = np.nan_to_num(np.subtract.outer(rows_v, cols_v), nan=0.0).ravel()
-        signs = (
-            np.add.outer(rows_by == self.matrix_row, np.zeros(len(cols_v))).astype(float)
-            - np.add.outer(np.zeros(len(rows_v)), cols_by == self.matrix_row).astype(float)
-        ).ravel()
+        voltages = np.subtract.outer(rows_v, cols_v).ravel()
+        voltages[np.isnan(voltages)] = 0.0  # a floating line puts no voltage on its cells
+        mine_rows = (rows_by == self.matrix_row).astype(float)
+        mine_cols = (cols_by == self.matrix_row).astype(float)
+        signs = np.subtract.outer(mine_rows, mine_cols).ravel()
         return voltages, signs, np.flatnonzero(voltages)
 
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
