@@ -164,10 +164,8 @@ def instruments_file(tmp_path: Path, library: str, resources: dict[str, str], cl
     return path
 
 
-def test_measure_runs_through_the_drivers_on_simulated_instruments(tmp_path, capsys):
-    resources = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
-    config = instruments_file(tmp_path, "@sim", resources, "instrument")
-    database = f"sqlite:///{tmp_path / 'i.db'}"
+def tune_with_wide_pulses(config: Path, database: str, devices: str) -> int:
+    """`labrram measure tuning` with pulses an SMU can make."""
     args = [
         "measure",
         "tuning",
@@ -177,9 +175,16 @@ def test_measure_runs_through_the_drivers_on_simulated_instruments(tmp_path, cap
         database,
         "--quiet",
         "--devices",
-        "A1:0:0-1",
+        devices,
     ]
-    assert main([*args, *(f"--param={p}" for p in WIDE_PULSES)]) == 0
+    return main([*args, *(f"--param={p}" for p in WIDE_PULSES)])
+
+
+def test_measure_runs_through_the_drivers_on_simulated_instruments(tmp_path, capsys):
+    resources = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
+    config = instruments_file(tmp_path, "@sim", resources, "instrument")
+    database = f"sqlite:///{tmp_path / 'i.db'}"
+    assert tune_with_wide_pulses(config, database, "A1:0:0-1") == 0
     tuning = results(open_database(database), "tuning")
     assert len(tuning) == 2 and tuning["success"].all()
     assert pulses(open_database(database))["width_s"].min() >= 1e-4
@@ -191,18 +196,7 @@ def test_measure_runs_over_tcp_to_the_instrument_server(tmp_path, capsys):
     with InstrumentServer(lab.emulators()) as server:
         config = instruments_file(tmp_path, "@py", server.resources, "instrument")
         database = f"sqlite:///{tmp_path / 't.db'}"
-        args = [
-            "measure",
-            "tuning",
-            "--config",
-            str(config),
-            "--database",
-            database,
-            "--quiet",
-            "--devices",
-            "A1:2:2",
-        ]
-        assert main([*args, *(f"--param={p}" for p in WIDE_PULSES)]) == 0
+        assert tune_with_wide_pulses(config, database, "A1:2:2") == 0
     tuning = results(open_database(database), "tuning")
     assert len(tuning) == 1 and tuning["success"].all()
     assert lab.chip.now_s > 0  # the server's chip was the one programmed

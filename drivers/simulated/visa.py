@@ -148,6 +148,6 @@ class EmulatorVisaLibrary(VisaLibraryBase):
         return constants.StatusCode.success
 
 
-def visa_adapter(library: EmulatorVisaLibrary, resource_name: str) -> VISAAdapter:
-    """A PyMeasure VISA adapter on one of the library's resources, as a driver on a real bench gets."""
+def visa_adapter(library: object, resource_name: str) -> VISAAdapter:
+    """A newline-terminated PyMeasure VISA adapter on a resource of ``library`` (simulated, "@py", ...)."""
     return VISAAdapter(resource_name, visa_library=library, read_termination="\n", write_termination="\n")

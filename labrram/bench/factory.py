@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from pymeasure.adapters import VISAAdapter
 
 from labrram.bench.base import Bench
 from labrram.bench.instrumented import InstrumentBench, LineWiring, Role
@@ -17,7 +16,7 @@ from labrram.drivers.keithley2600b import Keithley2600B
 from labrram.drivers.simulated.emulator import SimulatedInstrument
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
-from labrram.drivers.simulated.visa import EmulatorVisaLibrary
+from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
 from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
@@ -48,7 +47,6 @@ def direct_simulated_bench(config: BenchConfig) -> SimulatedBench:
 
 MATRIX_ROLES = {"selected_row": "A", "selected_col": "B", "unselected_rows": "C", "unselected_cols": "D"}
 MATRIX_COLUMNS = 72  # six 8x12 cards
-TERMINATION = {"read_termination": "\n", "write_termination": "\n"}
 SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
 
 
@@ -112,11 +110,9 @@ def connect_bench(
     With ``instrument_clock`` the bench keeps time with smu1's timer and waits with its ``delay`` (what
     a simulated lab needs); otherwise with the host's clock.
     """
-    matrix = Keithley707B(
-        VISAAdapter(resources["matrix"], visa_library=visa_library, **TERMINATION), name="matrix"
-    )
+    matrix = Keithley707B(visa_adapter(visa_library, resources["matrix"]), name="matrix")
     smus = {
-        name: Keithley2600B(VISAAdapter(resources[name], visa_library=visa_library, **TERMINATION), name=name)
+        name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name)
         for name in ("smu1", "smu2")
     }
     for smu in smus.values():
