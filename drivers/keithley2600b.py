@@ -5,14 +5,20 @@ construction that its SCPI support is unknown, so this driver is a PyMeasure Ins
 declarative channels for SMU A and B and the pulse + measure the RRAM procedures need: the factory script
 ``PulseVMeasureI(smu, bias, level, ton, toff, points)`` sources ``level`` for ``ton`` seconds, measures
 the current at the end of the pulse into ``smuX.nvbuffer1``, and returns to ``bias`` for ``toff``.
+
+The operations a procedure repeats per pulse are one message each: a line of ``;``-separated statements
+that ends by printing its readings and ``errorqueue.count`` (`TSPInstrument.run_checked`), so one round
+trip both executes and checks them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_range
 
-from labrram.drivers.tsp import TSPInstrument
+from labrram.drivers.tsp import TSPInstrument, tsp_value
 
 # 2636B source ranges and the shortest pulse its factory pulse scripts time reliably (datasheet: pulse
 # widths from 100 us on the 2600B series; shorter RRAM pulses need a pulse unit such as the 4225-PMU).
@@ -27,26 +33,29 @@ class SMUChannel(Channel):
 
     source_voltage = Channel.control(
         "print(smu{ch}.source.levelv)",
-        "smu{ch}.source.levelv = %g",
+        "smu{ch}.source.levelv = %s",
         "Control the DC voltage level (V).",
         validator=strict_range,
         values=[-MAX_VOLTAGE_V, MAX_VOLTAGE_V],
+        set_process=tsp_value,
         get_process=float,
     )
     compliance_current = Channel.control(
         "print(smu{ch}.source.limiti)",
-        "smu{ch}.source.limiti = %g",
+        "smu{ch}.source.limiti = %s",
         "Control the current limit (A) while sourcing voltage.",
         validator=strict_range,
         values=[1e-9, MAX_CURRENT_A],
+        set_process=tsp_value,
         get_process=float,
     )
     nplc = Channel.control(
         "print(smu{ch}.measure.nplc)",
-        "smu{ch}.measure.nplc = %g",
+        "smu{ch}.measure.nplc = %s",
         "Control the measurement integration time in power-line cycles.",
         validator=strict_range,
         values=[MIN_NPLC, MAX_NPLC],
+        set_process=tsp_value,
         get_process=float,
     )
     output_enabled = Channel.control(
@@ -62,14 +71,35 @@ class SMUChannel(Channel):
         """Source DC volts (and measure current)."""
         self.write("smu{ch}.source.func = smu{ch}.OUTPUT_DCVOLTS")
 
+    def start_voltage_source(self, nplc: float) -> None:
+        """Source DC volts at 0 V with the output on, integrating ``nplc``; one checked message."""
+        strict_range(nplc, [MIN_NPLC, MAX_NPLC])
+        smu = f"smu{self.id}"
+        self.parent.run_checked(
+            [
+                f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
+                f"{smu}.source.levelv = 0",
+                f"{smu}.measure.nplc = {tsp_value(nplc)}",
+                f"{smu}.source.output = 1",
+            ]
+        )
+
     def measure_current(self) -> float:
         """One current measurement (A) at the present source level."""
-        return float(self.ask("print(smu{ch}.measure.i())"))
+        return float(self.parent.run_checked([], [f"smu{self.id}.measure.i()"])[0])
 
     def pulse_voltage_measure_current(
-        self, level_v: float, width_s: float, bias_v: float = 0.0, off_s: float = MIN_PULSE_WIDTH_S
+        self,
+        level_v: float,
+        width_s: float,
+        bias_v: float = 0.0,
+        off_s: float = MIN_PULSE_WIDTH_S,
+        compliance_a: float | None = None,
     ) -> float:
-        """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``; the current at its end (A)."""
+        """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``; the current at its end (A).
+
+        One message: the current limit (if given), the pulse into a cleared buffer, the reading back.
+        """
         strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         strict_range(bias_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         if width_s < MIN_PULSE_WIDTH_S or off_s < MIN_PULSE_WIDTH_S:
@@ -77,9 +107,16 @@ class SMUChannel(Channel):
                 f"pulse width {width_s:g} s / off time {off_s:g} s: the 2600B needs at least "
                 f"{MIN_PULSE_WIDTH_S:g} s"
             )
-        self.write("smu{ch}.nvbuffer1.clear()")
-        self.write(f"PulseVMeasureI(smu{{ch}}, {bias_v:g}, {level_v:g}, {width_s:g}, {off_s:g}, 1)")
-        return float(self.ask("printbuffer(1, 1, smu{ch}.nvbuffer1.readings)"))
+        smu = f"smu{self.id}"
+        statements = []
+        if compliance_a is not None:
+            strict_range(compliance_a, [1e-9, MAX_CURRENT_A])
+            statements.append(f"{smu}.source.limiti = {tsp_value(compliance_a)}")
+        statements += [
+            f"{smu}.nvbuffer1.clear()",
+            f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
+        ]
+        return float(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]"])[0])
 
     def shutdown(self) -> None:
         """Level to 0 V, output off."""
@@ -96,6 +133,39 @@ class Keithley2600B(TSPInstrument):
     def __init__(self, adapter, name: str = "Keithley 2600B SourceMeter", **kwargs) -> None:
         super().__init__(adapter, name, **kwargs)
 
+    def source_voltages(self, levels_v: Mapping[str, float]) -> None:
+        """DC levels of several channels (``{"a": 0.5, "b": 1.0}``) set in one message, executed on return."""
+        statements = []
+        for channel, level_v in levels_v.items():
+            strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+            statements.append(f"{self._smu(channel)}.source.levelv = {tsp_value(level_v)}")
+        self.run_checked(statements)
+
+    def measure_current_while_sourcing(
+        self, source: str, level_v: float, sense: str, after_v: float = 0.0
+    ) -> float:
+        """Source ``level_v`` on one channel, measure the current of another, then source ``after_v``.
+
+        One message: the sense channel measures into its cleared buffer while the source channel is at
+        ``level_v``; the reading is printed once the source is back at ``after_v``.
+        """
+        strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+        strict_range(after_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+        source_smu, sense_smu = self._smu(source), self._smu(sense)
+        statements = [
+            f"{sense_smu}.nvbuffer1.clear()",
+            f"{source_smu}.source.levelv = {tsp_value(level_v)}",
+            f"{sense_smu}.measure.i({sense_smu}.nvbuffer1)",
+            f"{source_smu}.source.levelv = {tsp_value(after_v)}",
+        ]
+        return float(self.run_checked(statements, [f"{sense_smu}.nvbuffer1.readings[1]"])[0])
+
+    @staticmethod
+    def _smu(channel: str) -> str:
+        if channel not in ("a", "b"):
+            raise ValueError(f"the 2600B has SMU channels a and b, not {channel!r}")
+        return f"smu{channel}"
+
     def set_precision(self, digits: int) -> None:
         """Significant digits of every printed number (TSP ``format.asciiprecision``, 1-16)."""
         strict_range(digits, [1, 16])
@@ -109,7 +179,7 @@ class Keithley2600B(TSPInstrument):
         """Hold the instrument for ``seconds`` (TSP ``delay``): outputs stay as they are."""
         if not seconds >= 0:
             raise ValueError(f"delay needs a non-negative time, got {seconds}")
-        self.write(f"delay({seconds:g})")
+        self.write(f"delay({tsp_value(seconds)})")
 
     def shutdown(self) -> None:
         """Both outputs to 0 V and off."""

@@ -1,7 +1,9 @@
 """Keithley 707B switching matrix (TSP): close, open and query crosspoints.
 
 Crosspoints are named slot, row letter and two-digit column, e.g. "1A01" (slot 1, row A, column 1);
-several go in one comma-separated list. PyMeasure has no driver for the 707B.
+several go in one comma-separated list. PyMeasure has no driver for the 707B. Closing and opening print
+the error count in the same message (`TSPInstrument.run_checked`): the reply says the relays have
+switched and the command was accepted. ``open_all`` is a plain write, for the safe state.
 """
 
 from __future__ import annotations
@@ -40,16 +42,16 @@ class Keithley707B(TSPInstrument):
         super().__init__(adapter, name, **kwargs)
 
     def close_crosspoints(self, crosspoints: Iterable[str]) -> None:
-        """Close crosspoints, keeping the others as they are."""
-        self.write(f'channel.close("{crosspoint_list(crosspoints)}")')
+        """Close crosspoints, keeping the others as they are; returns once the relays have switched."""
+        self.run_checked([f'channel.close("{crosspoint_list(crosspoints)}")'])
 
     def exclusive_close(self, crosspoints: Iterable[str]) -> None:
-        """Close exactly these crosspoints and open every other one."""
-        self.write(f'channel.exclusiveclose("{crosspoint_list(crosspoints)}")')
+        """Close exactly these crosspoints and open every other one; returns once they have switched."""
+        self.run_checked([f'channel.exclusiveclose("{crosspoint_list(crosspoints)}")'])
 
     def open_crosspoints(self, crosspoints: Iterable[str]) -> None:
-        """Open crosspoints."""
-        self.write(f'channel.open("{crosspoint_list(crosspoints)}")')
+        """Open crosspoints; returns once the relays have switched."""
+        self.run_checked([f'channel.open("{crosspoint_list(crosspoints)}")'])
 
     def open_all(self) -> None:
         """Open every crosspoint of every slot."""

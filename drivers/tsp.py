@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymeasure.instruments import Instrument
 
 from labrram.drivers.errors import RaisesQueuedErrors
+
+
+def tsp_value(value: float) -> str:
+    """A number as sent to a TSP instrument: the shortest text that reads back as the same float.
+
+    TSP (Lua) reads numbers in double precision, so nothing is rounded on the way (``%g`` would keep
+    only 6 significant digits). Whole numbers go without a decimal point, as ``1`` or ``-2``.
+    """
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 class TSPErrorQueueMixin(RaisesQueuedErrors):
@@ -29,6 +41,22 @@ class TSPErrorQueueMixin(RaisesQueuedErrors):
     def check_errors(self) -> list[tuple[int, str]]:
         """Read and return every queued error, oldest first."""
         return [self.next_error for _ in range(self.error_count())]
+
+    def run_checked(self, statements: Sequence[str], expressions: Sequence[str] = ()) -> list[str]:
+        """Run statements and print expressions in one chunk, with the error count; raise if it is not 0.
+
+        The instrument runs a line as one chunk and stops at the first failing statement, printing nothing
+        after it (the read then times out); the count printed last also catches errors queued earlier.
+        Waiting for the reply means the statements have been executed.
+        """
+        command = "; ".join([*statements, f"print({', '.join([*expressions, 'errorqueue.count'])})"])
+        reply = self.ask(command)
+        fields = reply.strip().split("\t")
+        if len(fields) != len(expressions) + 1:
+            raise ValueError(f"{self.name}: unexpected reply {reply!r} to {command!r}")
+        if int(float(fields[-1])):
+            self.raise_errors(command)
+        return fields[:-1]
 
     def clear_errors(self) -> None:
         """Empty the error queue."""

@@ -35,15 +35,15 @@ class SimulatedInstrument(ABC):
         self._replies: deque[str] = deque()
 
     def write(self, message: str) -> None:
-        """Execute every command of a message."""
-        for command in self.split(message):
+        """Execute every command of a message; an error ends the rest of its statement group."""
+        for group in self.split(message):
             try:
-                reply = self.handle(command)
+                for command in self.statements(group):
+                    reply = self.handle(command)
+                    if reply is not None:
+                        self._replies.append(reply)
             except CommandError as error:
                 self.queue_error(error.code, error.message)
-                continue
-            if reply is not None:
-                self._replies.append(reply)
 
     def has_reply(self) -> bool:
         """Whether a reply waits to be read."""
@@ -62,6 +62,13 @@ class SimulatedInstrument(ABC):
     def split(self, message: str) -> list[str]:
         """The commands of one message (one per line by default)."""
         return [line.strip() for line in message.replace("\r", "\n").split("\n") if line.strip()]
+
+    def statements(self, command: str) -> list[str]:
+        """The statements of one command, run in order until one fails (just the command by default).
+
+        Raises CommandError if the command as a whole is malformed: then none of it runs.
+        """
+        return [command]
 
     @abstractmethod
     def handle(self, command: str) -> str | None:

@@ -21,6 +21,8 @@ ASSIGNMENT = re.compile(
 )
 PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
 PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
+MEASURE_INTO = re.compile(r"^smu([ab])\.measure\.i\(smu([ab])\.nvbuffer1\)$")
+READING = re.compile(r"^smu([ab])\.nvbuffer1\.readings\[\s*(\d+)\s*\]$")
 READ_BACK = re.compile(r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output)$")
 
 
@@ -139,6 +141,10 @@ class Simulated2600B(SimulatedTSPInstrument):
         if re.fullmatch(r"smu[ab]\.nvbuffer1\.clear\(\)", command):
             self.smu[command[3]].buffer.clear()
             return None
+        measured = MEASURE_INTO.match(command)
+        if measured:
+            self.smu[measured.group(2)].buffer.append(self._measure(self.smu[measured.group(1)]))
+            return None
         pulse = PULSE.match(command)
         if pulse:
             self._pulse(self.smu[pulse.group(1)], *(_number(v) for v in pulse.groups()[1:]))
@@ -180,16 +186,23 @@ class Simulated2600B(SimulatedTSPInstrument):
             smu.buffer.append(max(-smu.limit_a, min(smu.limit_a, current)))
             smu.load.rest(bias, toff)
 
+    def _measure(self, smu: SMUState) -> float:
+        """One current measurement over the SMU's integration time, clipped at its limit (0 when off)."""
+        if not smu.output:
+            return 0.0
+        current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
+        return max(-smu.limit_a, min(smu.limit_a, current))
+
     def evaluate(self, expression: str, command: str) -> str:
         if expression == "timer.measure.t()":
             return self.number(self.timebase.now_s - self._timer_zero_s)
         measured = re.fullmatch(r"smu([ab])\.measure\.i\(\)", expression)
         if measured:
-            smu = self.smu[measured.group(1)]
-            if not smu.output:
-                return self.number(0.0)
-            current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
-            return self.number(max(-smu.limit_a, min(smu.limit_a, current)))
+            return self.number(self._measure(self.smu[measured.group(1)]))
+        reading = READING.match(expression)
+        if reading:
+            readings, number = self.smu[reading.group(1)].buffer, int(reading.group(2))
+            return self.number(readings[number - 1]) if 1 <= number <= len(readings) else "nil"
         read_back = READ_BACK.match(expression)
         if read_back:
             smu = self.smu[read_back.group(1)]

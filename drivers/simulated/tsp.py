@@ -1,7 +1,9 @@
 """What simulated TSP instruments share: ``print(...)`` of values, the error queue, identity.
 
-TSP (Lua) prints numbers in the instruments' default exponent form, e.g. ``1.00000e+00``; syntax errors
-are code -285 and run-time errors -286, with the queue reporting (0, "Queue Is Empty") when empty.
+TSP (Lua) prints numbers in the instruments' default exponent form, e.g. ``1.00000e+00``, and the values
+of one ``print(a, b)`` separated by tabs; syntax errors are code -285 and run-time errors -286, with the
+queue reporting (0, "Queue Is Empty") when empty. A line is one chunk: its statements (separated by ``;``)
+run in order, and the first that fails ends the chunk, so nothing after it runs or prints.
 """
 
 from __future__ import annotations
@@ -14,11 +16,34 @@ TSP_SYNTAX_ERROR = -285
 TSP_RUNTIME_ERROR = -286
 PRINT = re.compile(r"^print\((.*)\)$")
 STRING_ARGUMENT = re.compile(r'^"([^"]*)"$')
+STRUCTURE = re.compile(r'["()\[\]]')
 
 
 def tsp_number(value: float, digits: int = 6) -> str:
     """A number the way TSP prints it: ``digits`` significant digits (format.asciiprecision)."""
     return f"{value:.{max(1, digits) - 1}e}"
+
+
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Parts of ``text`` between separators outside quotes, parentheses and brackets (stripped)."""
+    if not STRUCTURE.search(text):
+        return [part.strip() for part in text.split(separator)]
+    parts, depth, quoted, start = [], 0, False, 0
+    for token in re.finditer(rf'["()\[\]{re.escape(separator)}]', text):
+        character = token.group()
+        if character == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif character in "([":
+            depth += 1
+        elif character in ")]":
+            depth -= 1
+        elif depth == 0:
+            parts.append(text[start : token.start()])
+            start = token.end()
+    parts.append(text[start:])
+    return [part.strip() for part in parts]
 
 
 def string_argument(text: str, command: str) -> str:
@@ -37,6 +62,14 @@ class SimulatedTSPInstrument(SimulatedInstrument):
     def __init__(self) -> None:
         super().__init__()
         self.digits = 6
+
+    def statements(self, command: str) -> list[str]:
+        parts = split_top_level(command, ";")
+        if len(parts) > 1 and not parts[-1]:
+            parts.pop()  # a separator may end the chunk
+        if "" in parts:  # TSP's Lua 5.0 has no empty statement: the chunk does not compile
+            raise CommandError(TSP_SYNTAX_ERROR, "TSP Syntax error at line 1: unexpected symbol near ';'")
+        return parts
 
     def number(self, value: float) -> str:
         """A number as this instrument prints it now."""
@@ -57,7 +90,10 @@ class SimulatedTSPInstrument(SimulatedInstrument):
             return None
         printed = PRINT.match(command)
         if printed:
-            return self.evaluate(printed.group(1).strip(), command)
+            expressions = split_top_level(printed.group(1), ",")
+            if expressions == [""]:
+                return ""  # print() prints an empty line
+            return "\t".join(self.evaluate(expression, command) for expression in expressions)
         return self.execute(command)
 
     def evaluate(self, expression: str, command: str) -> str:

@@ -34,14 +34,18 @@ def simulated_chip(config: BenchConfig) -> SimulatedChip:
     return SimulatedChip(arrays, temperature_c=sample.temperature_c)
 
 
-def direct_simulated_bench(config: BenchConfig) -> SimulatedBench:
-    """A bench that drives the simulated chip directly (no instrument drivers)."""
+def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> SimulatedBench:
+    """A bench that drives the simulated chip directly (no instrument drivers).
+
+    ``pulse_off_s`` holds 0 V after each pulse, as an SMU's pulse function does for its off time.
+    """
     return SimulatedBench(
         simulated_chip(config),
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
+        pulse_off_s=pulse_off_s,
     )
 
 

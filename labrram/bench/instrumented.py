@@ -114,11 +114,6 @@ class InstrumentBench(Bench):
                 message += "; the instrument reports " + "; ".join(f"{code}: {text}" for code, text in queued)
             raise InstrumentError(instrument, command, message) from error
 
-    def _check(self, instrument: str, driver: Keithley707B | SMUChannel, command: str) -> None:
-        """Raise InstrumentError if the instrument queued an error for the command."""
-        with self._talking(instrument, command):
-            getattr(driver, "parent", driver).raise_errors(command)
-
     def _route(self, device: DeviceAddress) -> None:
         wiring = self.lines[device.array]
         closed = []
@@ -130,70 +125,69 @@ class InstrumentBench(Bench):
             role = "selected_col" if index == device.col else "unselected_cols"
             if role in self.roles:
                 closed.append(crosspoint(column, self.roles[role].matrix_row))
-        command = f"exclusive close for {device}"
-        with self._talking(self.matrix.name, command):
+        with self._talking(self.matrix.name, f"exclusive close for {device}", self.matrix):
             self.matrix.exclusive_close(closed)
-        self._check(self.matrix.name, self.matrix, command)
         for name, role in self.roles.items():
-            with self._talking(role.instrument, "source setup"):
-                role.channel.source_voltage_mode()
-                role.channel.source_voltage = 0.0
-                role.channel.nplc = self._nplc
-                role.channel.output_enabled = True
+            with self._talking(role.instrument, "source setup", role.channel):
+                role.channel.start_voltage_source(self._nplc)
             self._levels[name] = 0.0
-            self._check(role.instrument, role.channel, "source setup")
 
-    def _set_level(self, role: str, level_v: float, command: str) -> bool:
-        """Source ``level_v`` on a role's SMU unless it is there already; whether anything was sent."""
-        if self._levels.get(role) == level_v:
-            return False
-        with self._talking(self.roles[role].instrument, command):
-            self.roles[role].channel.source_voltage = level_v
-        self._levels[role] = level_v
-        return True
+    def _set_levels(self, levels_v: Mapping[str, float], command: str) -> None:
+        """Source each role's level unless it is there already: one message per instrument, executed
+        (each instrument has its own connection and runs in its own time) before anything else is sent.
+        """
+        changes: dict[int, tuple[Role, dict[str, float]]] = {}
+        for name, level_v in levels_v.items():
+            role = self.roles.get(name)
+            if role is None or self._levels.get(name) == level_v:
+                continue
+            changes.setdefault(id(role.channel.parent), (role, {}))[1][role.channel.id] = level_v
+        for role, channel_levels in changes.values():
+            with self._talking(role.instrument, command, role.channel):
+                role.channel.parent.source_voltages(channel_levels)
+        self._levels.update((name, level_v) for name, level_v in levels_v.items() if name in self.roles)
 
     def _bias(self, device: DeviceAddress, voltage_v: float, scheme: object) -> None:
-        """Unselected lines to the scheme's fractions of ``voltage_v``, settled before anything else.
-
-        Each instrument has its own connection and executes in its own time: the query of its error
-        queue after a change waits until the new level is there (and raises if it was refused).
-        """
+        """Unselected lines to the scheme's fractions of ``voltage_v``."""
         geometry = self.arrays[device.array]
         rows_v, cols_v = line_voltages(
             scheme, geometry.rows, geometry.cols, device.row, device.col, voltage_v
         )
-        other_row = (device.row + 1) % geometry.rows
-        other_col = (device.col + 1) % geometry.cols
-        for role, level in (("unselected_rows", rows_v[other_row]), ("unselected_cols", cols_v[other_col])):
-            command = f"bias {role} to {level:g} V"
-            if role in self.roles and self._set_level(role, float(level), command):
-                self._check(self.roles[role].instrument, self.roles[role].channel, command)
+        levels = {
+            "unselected_rows": float(rows_v[(device.row + 1) % geometry.rows]),
+            "unselected_cols": float(cols_v[(device.col + 1) % geometry.cols]),
+        }
+        self._set_levels(levels, f"bias the unselected lines for {voltage_v:g} V")
 
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
     ) -> float:
         pulser = self.roles["selected_row"]
-        command = f"pulse {amplitude_v:g} V for {width_s:g} s"
         self._bias(device, amplitude_v, self.arrays[device.array].bias_scheme)
-        with self._talking(pulser.instrument, command, pulser.channel):
-            if compliance_a is not None:
-                pulser.channel.compliance_current = compliance_a
-            current = pulser.channel.pulse_voltage_measure_current(amplitude_v, width_s)
+        with self._talking(pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel):
+            current = pulser.channel.pulse_voltage_measure_current(
+                amplitude_v, width_s, compliance_a=compliance_a
+            )
         self._bias(device, 0.0, self.arrays[device.array].bias_scheme)
-        self._check(pulser.instrument, pulser.channel, command)
         return current
 
     def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
-        sense = self.roles["selected_col"]
+        source, sense = self.roles["selected_row"], self.roles["selected_col"]
         command = f"read at {voltage_v:g} V"
         self._bias(device, voltage_v, self.arrays[device.array].read_scheme)
-        self._set_level("selected_row", voltage_v, command)
-        with self._talking(sense.instrument, command, sense.channel):
-            current = -sense.channel.measure_current()  # the device's current flows into the bit line
-        self._set_level("selected_row", 0.0, command)
+        if source.channel.parent is sense.channel.parent:  # one message: source, measure, back to 0 V
+            with self._talking(sense.instrument, command, sense.channel):
+                current = sense.channel.parent.measure_current_while_sourcing(
+                    source.channel.id, voltage_v, sense.channel.id, 0.0
+                )
+            self._levels["selected_row"] = 0.0
+        else:
+            self._set_levels({"selected_row": voltage_v}, command)
+            with self._talking(sense.instrument, command, sense.channel):
+                current = sense.channel.measure_current()
+            self._set_levels({"selected_row": 0.0}, command)
         self._bias(device, 0.0, self.arrays[device.array].read_scheme)
-        self._check(sense.instrument, sense.channel, command)
-        return current
+        return -current  # the device's current flows into the bit line
 
     def disconnect(self) -> None:
         """Close the connections to every instrument (after the safe state)."""

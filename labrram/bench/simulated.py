@@ -23,12 +23,16 @@ class SimulatedBench(Bench):
         limits: SafetyLimits,
         read_duration_s: float = 10e-6,
         default_compliance_a: float | None = None,
+        pulse_off_s: float = 0.0,
     ) -> None:
         super().__init__(arrays, limits, read_duration_s, default_compliance_a)
+        if not pulse_off_s >= 0:
+            raise ValueError(f"pulse_off_s must be a non-negative time, got {pulse_off_s}")
         missing = set(arrays) - set(chip.arrays)
         if missing:
             raise ValueError(f"arrays {sorted(missing)} are not on the chip")
         self.chip = chip
+        self.pulse_off_s = pulse_off_s  # at 0 V after each pulse, as an SMU's pulse function holds it
         self.source_level_v = 0.0
         self.output_enabled = False
 
@@ -51,6 +55,7 @@ class SimulatedBench(Bench):
             currents = self.chip.apply(device.array, index, voltages, width_s, compliance)
         finally:
             self.source_level_v = 0.0
+        self.chip.advance(self.pulse_off_s)
         flat = device.row * g.cols + device.col
         return float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
 

@@ -51,6 +51,9 @@ class CrossbarArray:
         initial = pop.g_min_s + 0.1 * (pop.g_max_s - pop.g_min_s) * rng.random(size)
         initial = np.where(pop.virgin, parameters.virgin_conductance_s, initial)
         self._g = np.where(pop.stuck != NOT_STUCK, pop.stuck_conductance_s, initial)
+        # Compliance overshoot draws from a stream of its own: whether a limit is set (an SMU always
+        # has one) does not shift the switching, read and relaxation noise of a seeded run.
+        (self._compliance_rng,) = rng.spawn(1)
         self._effective_age_s = 0.0
         self._programmed_at_s = np.zeros(size)
         self._evaluated_at_s = np.zeros(size)
@@ -181,7 +184,7 @@ class CrossbarArray:
             cap = g_max
         else:
             g_cc = limit / p.compliance_hold_v
-            cap = np.minimum(g_max, g_cc * lognormal_factor(self._rng, p.compliance_c2c, g.size))
+            cap = np.minimum(g_max, g_cc * lognormal_factor(self._compliance_rng, p.compliance_c2c, g.size))
         bound = self._bound_s[polarity, devices]
         moved = g + (bound - g) * fraction
         moved = np.where(

@@ -92,7 +92,7 @@ def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda
         original = adapter.write
 
         def fail(command: str, **kwargs: object) -> None:
-            if "PulseVMeasureI" in command or "measure.i()" in command:
+            if "PulseVMeasureI" in command or ".measure.i(" in command:
                 adapter.write = original
                 raise error
             original(command, **kwargs)

@@ -12,6 +12,7 @@ from labrram.bench.factory import (
     simulated_instrument_bench,
     simulated_lab,
 )
+from labrram.drivers.keithley2600b import MIN_PULSE_WIDTH_S
 from labrram.drivers.simulated.emulator import CommandError
 from labrram.drivers.simulated.server import InstrumentServer
 from labrram.errors import InstrumentError
@@ -74,6 +75,18 @@ def test_the_same_tuning_run_reaches_its_targets_through_either_bench(make):
         assert abs(result.values["achieved_s"] / result.values["target_s"] - 1) <= 0.02
 
 
+def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed():
+    direct = direct_simulated_bench(suite_config(seed=4), pulse_off_s=MIN_PULSE_WIDTH_S)
+    direct_results = [r for r in tune_devices(direct, TARGETS, WIDE) if isinstance(r, Result)]
+    in_process, lab = simulated_instrument_bench(suite_config(seed=4))
+    driver_results = [r for r in tune_devices(in_process, TARGETS, WIDE) if isinstance(r, Result)]
+    np.testing.assert_array_equal(
+        lab.chip.arrays["A1"].conductance_s(), direct.chip.arrays["A1"].conductance_s()
+    )
+    assert lab.chip.now_s == direct.chip.now_s
+    assert [r.values["pulses"] for r in driver_results] == [r.values["pulses"] for r in direct_results]
+
+
 def test_the_instrument_path_is_reproducible_for_a_seed():
     def conductances() -> np.ndarray:
         bench, lab = simulated_instrument_bench(suite_config(seed=9))
@@ -108,7 +121,7 @@ def test_a_timeout_becomes_an_instrument_error():
     original = emulator.write
 
     def swallow(message: str) -> None:
-        if "measure.i()" not in message:
+        if ".measure.i(" not in message:
             original(message)
 
     emulator.write = swallow

@@ -12,6 +12,7 @@ from pymeasure.test import expected_protocol
 from labrram.drivers.keithley2600b import Keithley2600B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
+from labrram.errors import InstrumentError
 
 
 def test_source_settings_are_tsp_assignments_and_read_backs():
@@ -36,18 +37,64 @@ def test_source_settings_are_tsp_assignments_and_read_backs():
         assert smu.smub.output_enabled is False
 
 
-def test_measure_and_pulse_measure():
+def test_measure_and_pulse_measure_are_one_message_each_with_the_error_count():
     with expected_protocol(
         Keithley2600B,
         [
-            ("print(smub.measure.i())", "-1.25000e-05"),
-            ("smua.nvbuffer1.clear()", None),
-            ("PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1)", None),
-            ("printbuffer(1, 1, smua.nvbuffer1.readings)", "3.00000e-04"),
+            ("print(smub.measure.i(), errorqueue.count)", "-1.25000e-05\t0.00000e+00"),
+            (
+                "smua.nvbuffer1.clear(); PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1); "
+                "print(smua.nvbuffer1.readings[1], errorqueue.count)",
+                "3.00000e-04\t0.00000e+00",
+            ),
+            (
+                "smua.source.limiti = 0.0005; smua.nvbuffer1.clear(); "
+                "PulseVMeasureI(smua, 0, -1, 0.0001, 0.0001, 1); "
+                "print(smua.nvbuffer1.readings[1], errorqueue.count)",
+                "-5.00000e-04\t0.00000e+00",
+            ),
         ],
     ) as smu:
         assert smu.smub.measure_current() == -1.25e-5
         assert smu.smua.pulse_voltage_measure_current(1.5, 2e-4) == 3e-4
+        assert smu.smua.pulse_voltage_measure_current(-1.0, 1e-4, compliance_a=5e-4) == -5e-4
+
+
+def test_levels_reads_and_source_setup_go_as_checked_chunks():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("smua.source.levelv = 0.5; smub.source.levelv = -1; print(errorqueue.count)", "0.00000e+00"),
+            (
+                "smub.nvbuffer1.clear(); smua.source.levelv = 0.2; smub.measure.i(smub.nvbuffer1); "
+                "smua.source.levelv = 0; print(smub.nvbuffer1.readings[1], errorqueue.count)",
+                "-4.00000e-06\t0.00000e+00",
+            ),
+            (
+                "smub.source.func = smub.OUTPUT_DCVOLTS; smub.source.levelv = 0; smub.measure.nplc = 0.005; "
+                "smub.source.output = 1; print(errorqueue.count)",
+                "0.00000e+00",
+            ),
+        ],
+    ) as smu:
+        smu.source_voltages({"a": 0.5, "b": -1.0})
+        assert smu.measure_current_while_sourcing("a", 0.2, "b") == -4e-6
+        smu.smub.start_voltage_source(0.005)
+
+
+def test_a_reply_with_errors_counted_raises_them():
+    with (
+        expected_protocol(
+            Keithley2600B,
+            [
+                ("smua.source.levelv = 1; print(errorqueue.count)", "1.00000e+00"),
+                ("print(errorqueue.count)", "1.00000e+00"),
+                ("print(errorqueue.next())", "-2.22000e+02\tData out of range\t2.00000e+01\t0.00000e+00"),
+            ],
+        ) as smu,
+        pytest.raises(InstrumentError, match="-222: Data out of range"),
+    ):
+        smu.source_voltages({"a": 1.0})
 
 
 def test_shutdown_returns_both_outputs_to_zero_and_off():
@@ -69,6 +116,10 @@ def test_shutdown_returns_both_outputs_to_zero_and_off():
         (lambda smu: setattr(smu.smua, "source_voltage", 250), "not in range"),
         (lambda smu: setattr(smu.smua, "compliance_current", 2.0), "not in range"),
         (lambda smu: smu.smua.pulse_voltage_measure_current(1.0, 200e-9), "at least"),
+        (lambda smu: smu.smua.pulse_voltage_measure_current(1.0, 1e-4, compliance_a=3.0), "not in range"),
+        (lambda smu: smu.source_voltages({"a": 0.1, "b": 201.0}), "not in range"),
+        (lambda smu: smu.source_voltages({"c": 0.1}), "channels a and b"),
+        (lambda smu: smu.measure_current_while_sourcing("a", -250.0, "b"), "not in range"),
     ],
 )
 def test_out_of_range_requests_never_reach_the_instrument(action, match):
@@ -98,6 +149,23 @@ def test_the_emulator_sources_measures_and_limits_current_like_the_instrument():
     smu.reset()
     assert emulator.smu["a"].level_v == 0.0 and not emulator.smu["a"].output
     assert smu.check_errors() == []
+
+
+def test_a_chunk_runs_its_statements_in_order_and_stops_at_the_first_error():
+    smu, emulator = driven()
+    smu.write("smua.source.levelv = 0.4; smub.source.levelv = 500; smua.source.levelv = 0.7; print(1)")
+    assert emulator.smu["a"].level_v == 0.4 and emulator.smu["b"].level_v == 0.0
+    assert not emulator.has_reply()  # nothing after the failing statement ran
+    assert [code for code, _ in smu.check_errors()] == [-222]
+
+
+def test_the_emulator_measures_into_the_buffer_and_prints_several_values_with_tabs():
+    smu, emulator = driven(1e-4)
+    smu.smub.start_voltage_source(0.01)
+    smu.smua.start_voltage_source(0.01)
+    assert smu.measure_current_while_sourcing("a", 0.3, "a") == pytest.approx(3e-5)
+    assert emulator.smu["a"].level_v == 0.0  # back at after_v
+    assert smu.ask("print(smua.nvbuffer1.readings[1], smua.nvbuffer1.readings[2])") == "3.00000e-05\tnil"
 
 
 def test_timer_delay_and_precision_follow_the_timebase():
@@ -138,5 +206,6 @@ def test_any_command_is_executed_or_leaves_an_error_never_a_crash(command):
     while emulator.has_reply():
         replies.append(emulator.read())
     assert all(isinstance(reply, str) for reply in replies)
-    if command.strip() and not LOOSELY_VALID.match(command.strip()):
+    first = command.split(";")[0].strip()
+    if first and not LOOSELY_VALID.match(first):
         assert emulator.errors and not replies

@@ -22,9 +22,9 @@ def test_close_open_and_exclusive_close_send_tsp_channel_calls():
     with expected_protocol(
         Keithley707B,
         [
-            ('channel.close("1A01,1B12")', None),
-            ('channel.exclusiveclose("2H03")', None),
-            ('channel.open("1A01")', None),
+            ('channel.close("1A01,1B12"); print(errorqueue.count)', "0.00000e+00"),
+            ('channel.exclusiveclose("2H03"); print(errorqueue.count)', "0.00000e+00"),
+            ('channel.open("1A01"); print(errorqueue.count)', "0.00000e+00"),
             ('channel.open("allslots")', None),
             ("reset()", None),
         ],
