@@ -14,6 +14,7 @@ trip both executes and checks them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_range
@@ -26,6 +27,20 @@ MAX_VOLTAGE_V = 200.0
 MAX_CURRENT_A = 1.5
 MIN_PULSE_WIDTH_S = 100e-6
 MIN_NPLC, MAX_NPLC = 0.001, 25.0
+# A global variable on the instrument: its timer when an operation began, printed with the reading.
+START = "labrram_start_s"
+STAMP = f"{START} = timer.measure.t()"
+
+
+class TimedCurrent(NamedTuple):
+    """A current reading (A) and the instrument's timer (s) when its operation began."""
+
+    current_a: float
+    timer_s: float
+
+
+def _timed(fields: list[str]) -> TimedCurrent:
+    return TimedCurrent(float(fields[0]), float(fields[1]))
 
 
 class SMUChannel(Channel):
@@ -95,10 +110,11 @@ class SMUChannel(Channel):
         bias_v: float = 0.0,
         off_s: float = MIN_PULSE_WIDTH_S,
         compliance_a: float | None = None,
-    ) -> float:
-        """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``; the current at its end (A).
+    ) -> TimedCurrent:
+        """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``: the current at its end.
 
-        One message: the current limit (if given), the pulse into a cleared buffer, the reading back.
+        One message: the current limit (if given), the timer, the pulse into a cleared buffer, the
+        reading back.
         """
         strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         strict_range(bias_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
@@ -114,9 +130,10 @@ class SMUChannel(Channel):
             statements.append(f"{smu}.source.limiti = {tsp_value(compliance_a)}")
         statements += [
             f"{smu}.nvbuffer1.clear()",
+            STAMP,
             f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
         ]
-        return float(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]"])[0])
+        return _timed(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]", START]))
 
     def shutdown(self) -> None:
         """Level to 0 V, output off."""
@@ -143,22 +160,23 @@ class Keithley2600B(TSPInstrument):
 
     def measure_current_while_sourcing(
         self, source: str, level_v: float, sense: str, after_v: float = 0.0
-    ) -> float:
+    ) -> TimedCurrent:
         """Source ``level_v`` on one channel, measure the current of another, then source ``after_v``.
 
         One message: the sense channel measures into its cleared buffer while the source channel is at
-        ``level_v``; the reading is printed once the source is back at ``after_v``.
+        ``level_v``; the reading and the timer at the start are printed once the source is at ``after_v``.
         """
         strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         strict_range(after_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         source_smu, sense_smu = self._smu(source), self._smu(sense)
         statements = [
             f"{sense_smu}.nvbuffer1.clear()",
+            STAMP,
             f"{source_smu}.source.levelv = {tsp_value(level_v)}",
             f"{sense_smu}.measure.i({sense_smu}.nvbuffer1)",
             f"{source_smu}.source.levelv = {tsp_value(after_v)}",
         ]
-        return float(self.run_checked(statements, [f"{sense_smu}.nvbuffer1.readings[1]"])[0])
+        return _timed(self.run_checked(statements, [f"{sense_smu}.nvbuffer1.readings[1]", START]))
 
     @staticmethod
     def _smu(channel: str) -> str:

@@ -21,6 +21,9 @@ ASSIGNMENT = re.compile(
 )
 PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
 PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
+DELAY = re.compile(r"^delay\((.+)\)$")
+CLEAR_BUFFER = re.compile(r"^smu[ab]\.nvbuffer1\.clear\(\)$")
+MEASURE = re.compile(r"^smu([ab])\.measure\.i\(\)$")
 MEASURE_INTO = re.compile(r"^smu([ab])\.measure\.i\(smu([ab])\.nvbuffer1\)$")
 READING = re.compile(r"^smu([ab])\.nvbuffer1\.readings\[\s*(\d+)\s*\]$")
 READ_BACK = re.compile(r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output)$")
@@ -125,7 +128,7 @@ class Simulated2600B(SimulatedTSPInstrument):
         if command == "timer.reset()":
             self._timer_zero_s = self.timebase.now_s
             return None
-        delay = re.fullmatch(r"delay\((.+)\)", command)
+        delay = DELAY.match(command)
         if delay:
             seconds = _number(delay.group(1))
             if seconds < 0:
@@ -138,7 +141,7 @@ class Simulated2600B(SimulatedTSPInstrument):
                 self.smu[assignment.group(1)], assignment.group(1), assignment.group(2), assignment.group(3)
             )
             return None
-        if re.fullmatch(r"smu[ab]\.nvbuffer1\.clear\(\)", command):
+        if CLEAR_BUFFER.match(command):
             self.smu[command[3]].buffer.clear()
             return None
         measured = MEASURE_INTO.match(command)
@@ -196,7 +199,7 @@ class Simulated2600B(SimulatedTSPInstrument):
     def evaluate(self, expression: str, command: str) -> str:
         if expression == "timer.measure.t()":
             return self.number(self.timebase.now_s - self._timer_zero_s)
-        measured = re.fullmatch(r"smu([ab])\.measure\.i\(\)", expression)
+        measured = MEASURE.match(expression)
         if measured:
             return self.number(self._measure(self.smu[measured.group(1)]))
         reading = READING.match(expression)

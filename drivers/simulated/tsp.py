@@ -3,7 +3,8 @@
 TSP (Lua) prints numbers in the instruments' default exponent form, e.g. ``1.00000e+00``, and the values
 of one ``print(a, b)`` separated by tabs; syntax errors are code -285 and run-time errors -286, with the
 queue reporting (0, "Queue Is Empty") when empty. A line is one chunk: its statements (separated by ``;``)
-run in order, and the first that fails ends the chunk, so nothing after it runs or prints.
+run in order, and the first that fails ends the chunk, so nothing after it runs or prints. A global
+variable (``name = expression``) keeps a value for later chunks, as the instrument's script space does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ TSP_SYNTAX_ERROR = -285
 TSP_RUNTIME_ERROR = -286
 PRINT = re.compile(r"^print\((.*)\)$")
 STRING_ARGUMENT = re.compile(r'^"([^"]*)"$')
-STRUCTURE = re.compile(r'["()\[\]]')
+PRECISION = re.compile(r"^format\.asciiprecision\s*=\s*(\d+)$")
+RESERVED = {"and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in", "local"}
+RESERVED |= {"nil", "not", "or", "repeat", "return", "then", "true", "until", "while"}
+GLOBAL_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+)$")
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def tsp_number(value: float, digits: int = 6) -> str:
@@ -26,7 +31,7 @@ def tsp_number(value: float, digits: int = 6) -> str:
 
 def split_top_level(text: str, separator: str) -> list[str]:
     """Parts of ``text`` between separators outside quotes, parentheses and brackets (stripped)."""
-    if not STRUCTURE.search(text):
+    if '"' not in text and (separator == ";" or "(" not in text):  # nothing can hide a separator
         return [part.strip() for part in text.split(separator)]
     parts, depth, quoted, start = [], 0, False, 0
     for token in re.finditer(rf'["()\[\]{re.escape(separator)}]', text):
@@ -62,6 +67,7 @@ class SimulatedTSPInstrument(SimulatedInstrument):
     def __init__(self) -> None:
         super().__init__()
         self.digits = 6
+        self.variables: dict[str, str] = {}  # global variables of scripts and chunks, as they print
 
     def statements(self, command: str) -> list[str]:
         parts = split_top_level(command, ";")
@@ -78,7 +84,7 @@ class SimulatedTSPInstrument(SimulatedInstrument):
     def handle(self, command: str) -> str | None:
         if command == "*IDN?":
             return self.identity
-        precision = re.fullmatch(r"format\.asciiprecision\s*=\s*(\d+)", command)
+        precision = PRECISION.match(command)
         if precision:
             digits = int(precision.group(1))
             if not 1 <= digits <= 16:
@@ -87,6 +93,10 @@ class SimulatedTSPInstrument(SimulatedInstrument):
             return None
         if command == "errorqueue.clear()":
             self.errors.clear()
+            return None
+        assigned = GLOBAL_ASSIGNMENT.match(command)
+        if assigned and assigned.group(1) not in RESERVED:
+            self.variables[assigned.group(1)] = self.evaluate(assigned.group(2).strip(), command)
             return None
         printed = PRINT.match(command)
         if printed:
@@ -98,6 +108,10 @@ class SimulatedTSPInstrument(SimulatedInstrument):
 
     def evaluate(self, expression: str, command: str) -> str:
         """The printed value of an expression."""
+        if expression in self.variables:
+            return self.variables[expression]
+        if NUMBER.match(expression):
+            return self.number(float(expression))
         if expression == "errorqueue.count":
             return tsp_number(len(self.errors))
         if expression == "errorqueue.next()":

@@ -32,8 +32,25 @@ class ArrayLine:
     index: int
 
 
+@dataclass(frozen=True)
+class ArrayRouting:
+    """Which source (index into the wiring's matrix rows; -1: none) each line of one array is on.
+
+    ``shared`` lists the lines closed onto two or more sources: which one drives them depends on which
+    outputs are on, so they are settled with the levels.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    shared: tuple[tuple[str, int, tuple[int, ...]], ...]
+
+
 class SimulatedWiring:
-    """Connects SMU channels, through the 707B's crosspoints, to the lines of a simulated chip."""
+    """Connects SMU channels, through the 707B's crosspoints, to the lines of a simulated chip.
+
+    The routing is worked out once per set of closed crosspoints; each pulse or measurement then only
+    looks up the sources' present levels.
+    """
 
     def __init__(self, chip: SimulatedChip, matrix: Simulated707B, columns: Mapping[str, ArrayLine]) -> None:
         for column, line in columns.items():
@@ -45,53 +62,96 @@ class SimulatedWiring:
         self.matrix = matrix
         self.columns = dict(columns)
         self._sources: dict[str, SMUState] = {}
+        self._routed_for: frozenset[str] | None = None
+        self._routing: dict[str, ArrayRouting] = {}
+        self._reached: dict[str, list[str]] = {}
 
     def attach(self, matrix_row: str, smu: SMUState) -> None:
         """Wire an SMU channel to a matrix row (A-H)."""
         self._sources[matrix_row] = smu
+        self._routed_for = None
 
     def load(self, matrix_row: str) -> WiredLoad:
         """The Load an SMU on ``matrix_row`` sees."""
         return WiredLoad(self, matrix_row)
 
+    def source_index(self, matrix_row: str) -> int:
+        """The index of a matrix row's source in the routing (and in the levels)."""
+        return list(self._sources).index(matrix_row)
+
+    def routing(self) -> dict[str, ArrayRouting]:
+        """The routing of every array reached by a source, for the crosspoints closed now."""
+        closed = frozenset(self.matrix.closed)
+        if closed != self._routed_for:
+            self._routing = self._route(closed)
+            self._reached = {
+                matrix_row: [
+                    name
+                    for name, routing in self._routing.items()
+                    if (routing.rows == source).any()
+                    or (routing.cols == source).any()
+                    or any(source in sources for _, _, sources in routing.shared)
+                ]
+                for source, matrix_row in enumerate(self._sources)
+            }
+            self._routed_for = closed
+        return self._routing
+
+    def _route(self, closed: frozenset[str]) -> dict[str, ArrayRouting]:
+        order = list(self._sources)
+        on_line: dict[ArrayLine, list[int]] = {}
+        for crosspoint in sorted(closed):
+            matrix_row, column = crosspoint[1], f"{crosspoint[0]}-{crosspoint[2:]}"
+            line = self.columns.get(column)
+            if line is not None and matrix_row in self._sources:
+                on_line.setdefault(line, []).append(order.index(matrix_row))
+        routing = {}
+        for name in sorted({line.array for line in on_line}):
+            crossbar = self.chip.arrays[name]
+            owners = {"row": np.full(crossbar.rows, -1), "col": np.full(crossbar.cols, -1)}
+            shared = []
+            for line, sources in on_line.items():
+                if line.array == name:
+                    owners[line.axis][line.index] = sources[0]
+                    if len(sources) > 1:
+                        shared.append((line.axis, line.index, tuple(sources)))
+            routing[name] = ArrayRouting(owners["row"], owners["col"], tuple(shared))
+        return routing
+
     def line_potentials(
         self, array: str, pulsing: str | None = None, level_v: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Row and column potentials of one array (NaN: floating), and which matrix row drives each line.
+        """Row and column potentials of one array (NaN: floating), and the source driving each (-1: none).
 
         ``pulsing`` names the matrix row whose SMU is at ``level_v`` (a pulse or a measurement) rather
-        than at its programmed level.
+        than at its programmed level; a source whose output is off drives nothing.
         """
-        crossbar = self.chip.arrays[array]
-        rows_v, cols_v = np.full(crossbar.rows, np.nan), np.full(crossbar.cols, np.nan)
-        rows_by, cols_by = np.full(crossbar.rows, "", dtype=object), np.full(crossbar.cols, "", dtype=object)
-        for crosspoint in sorted(self.matrix.closed):
-            matrix_row, column = crosspoint[1], f"{crosspoint[0]}-{crosspoint[2:]}"
-            line = self.columns.get(column)
-            smu = self._sources.get(matrix_row)
-            if line is None or smu is None or line.array != array:
-                continue
-            if matrix_row != pulsing and not smu.output:
-                continue
-            potential = level_v if matrix_row == pulsing else smu.level_v
-            values, owners = (rows_v, rows_by) if line.axis == "row" else (cols_v, cols_by)
-            if owners[line.index] and owners[line.index] != matrix_row:
+        routing = self.routing()[array]
+        levels = [
+            level_v if row == pulsing else (smu.level_v if smu.output else np.nan)
+            for row, smu in self._sources.items()
+        ]
+        levels_v = np.array([*levels, np.nan])  # index -1: floating
+        rows_by, cols_by = routing.rows.copy(), routing.cols.copy()
+        for axis, index, sources in routing.shared:
+            driving = [source for source in sources if not np.isnan(levels_v[source])]
+            if len(driving) > 1:
+                names = " and ".join(list(self._sources)[source] for source in driving)
                 raise CommandError(
                     TSP_RUNTIME_ERROR,
-                    f"TSP Runtime error at line 1: {line.axis} {line.index} of {array} is driven by two "
-                    f"sources (matrix rows {owners[line.index]} and {matrix_row})",
+                    f"TSP Runtime error at line 1: {axis} {index} of {array} is driven by two "
+                    f"sources (matrix rows {names})",
                 )
-            values[line.index], owners[line.index] = potential, matrix_row
+            (rows_by if axis == "row" else cols_by)[index] = driving[0] if driving else -1
+        rows_v, cols_v = levels_v[rows_by], levels_v[cols_by]
+        rows_by[np.isnan(rows_v)] = -1
+        cols_by[np.isnan(cols_v)] = -1
         return rows_v, cols_v, rows_by, cols_by
 
     def arrays_reached(self, matrix_row: str) -> list[str]:
         """Arrays with a line connected to the matrix row."""
-        reached = {
-            self.columns[f"{c[0]}-{c[2:]}"].array
-            for c in self.matrix.closed
-            if c[1] == matrix_row and f"{c[0]}-{c[2:]}" in self.columns
-        }
-        return sorted(reached)
+        self.routing()
+        return self._reached.get(matrix_row, [])
 
 
 class WiredLoad:
@@ -106,8 +166,9 @@ class WiredLoad:
         rows_v, cols_v, rows_by, cols_by = self.wiring.line_potentials(array, self.matrix_row, level_v)
         voltages = np.subtract.outer(rows_v, cols_v).ravel()
         voltages[np.isnan(voltages)] = 0.0  # a floating line puts no voltage on its cells
-        mine_rows = (rows_by == self.matrix_row).astype(float)
-        mine_cols = (cols_by == self.matrix_row).astype(float)
+        source = self.wiring.source_index(self.matrix_row)
+        mine_rows = (rows_by == source).astype(float)
+        mine_cols = (cols_by == source).astype(float)
         signs = np.subtract.outer(mine_rows, mine_cols).ravel()
         return voltages, signs, np.flatnonzero(voltages)
 

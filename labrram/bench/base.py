@@ -119,16 +119,14 @@ class Bench(ABC):
             compliance_a = self.default_compliance_a
         self.limits.check_pulse(amplitude_v, width_s, compliance_a)
         device = self.selected
-        t_s = self.now()
-        current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)
+        t_s, current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)
         return PulseResult(device, t_s, amplitude_v, width_s, compliance_a, current_a)
 
     def read(self, voltage_v: float = 0.2) -> ReadResult:
         """Measure the selected device's current at a read voltage; conductance = I / V."""
         self.limits.check_read(voltage_v)
         device = self.selected
-        t_s = self.now()
-        current_a = self._guarded(self._measure, device, voltage_v)
+        t_s, current_a = self._guarded(self._measure, device, voltage_v)
         return ReadResult(device, t_s, voltage_v, current_a, current_a / voltage_v)
 
     def wait(self, seconds: float) -> None:
@@ -184,12 +182,16 @@ class Bench(ABC):
     @abstractmethod
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
-    ) -> float:
-        """Apply the pulse; return the measured current (A); the output ends at 0 V."""
+    ) -> tuple[float, float]:
+        """Apply the pulse; return when it began (bench time, s) and the measured current (A).
+
+        The output ends at 0 V. The operation takes its own time stamp so that an instrument can report
+        it in the same message.
+        """
 
     @abstractmethod
-    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
-        """Apply the read voltage for the read duration; return the measured current (A)."""
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
+        """Apply the read voltage for the read duration; return when it began (s) and the current (A)."""
 
     @abstractmethod
     def _wait(self, seconds: float) -> None:

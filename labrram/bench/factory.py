@@ -125,7 +125,6 @@ def connect_bench(
     for role, matrix_row in MATRIX_ROLES.items():
         instrument, channel = CHANNELS[matrix_row]
         roles[role] = Role(getattr(smus[instrument], f"smu{channel}"), matrix_row, instrument)
-    timing = {"clock": smus["smu1"].timer_s, "sleep": smus["smu1"].delay} if instrument_clock else {}
     return InstrumentBench(
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
@@ -134,7 +133,7 @@ def connect_bench(
         matrix_columns(config),
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
-        **timing,
+        clock=smus["smu1"] if instrument_clock else None,
     )
 
 

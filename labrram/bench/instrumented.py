@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.bench.safety import SafetyLimits
 from labrram.drivers.keithley707b import Keithley707B
-from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, SMUChannel
+from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, Keithley2600B, SMUChannel
 from labrram.errors import InstrumentError, LabrramError
-from labrram.physics.bias import line_voltages
-from labrram.physics.parameters import ArrayKind
+from labrram.physics.bias import unselected_levels
+from labrram.physics.parameters import ArrayKind, BiasScheme
 
 ROLES = ("selected_row", "selected_col", "unselected_rows", "unselected_cols")
 
@@ -65,9 +65,9 @@ class InstrumentBench(Bench):
         lines: Mapping[str, LineWiring],
         read_duration_s: float = 10e-6,
         default_compliance_a: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Keithley2600B | None = None,
         line_frequency_hz: float = 50.0,
+        pulse_off_s: float = MIN_PULSE_WIDTH_S,
     ) -> None:
         super().__init__(arrays, limits, read_duration_s, default_compliance_a)
         missing = [role for role in ROLES[:2] if role not in roles]
@@ -82,8 +82,13 @@ class InstrumentBench(Bench):
         self.matrix = matrix
         self.roles = dict(roles)
         self.lines = dict(lines)
-        self._clock = clock
-        self._sleep = sleep
+        if pulse_off_s < MIN_PULSE_WIDTH_S:
+            raise ValueError(
+                f"pulse_off_s {pulse_off_s:g} s: the 2600B holds a pulse's bias for "
+                f"{MIN_PULSE_WIDTH_S:g} s or more"
+            )
+        self.pulse_off_s = pulse_off_s  # at 0 V after each pulse (the pulse function's off time)
+        self.clock = clock  # whose timer is the bench's time and whose delay waits; None: the host's
         self._levels: dict[str, float] = {}  # last level sent to each role's SMU
         self._nplc = read_duration_s * line_frequency_hz
         if not MIN_NPLC <= self._nplc <= MAX_NPLC:
@@ -93,7 +98,14 @@ class InstrumentBench(Bench):
             )
 
     def now(self) -> float:
-        return self._clock()
+        if self.clock is None:
+            return time.monotonic()
+        with self._talking(self.clock.name, "read the timer", self.clock):
+            return self.clock.timer_s()
+
+    def _stamp_before(self, instrument: Keithley2600B) -> float | None:
+        """The bench time now, or None if ``instrument`` keeps it (its replies carry their start time)."""
+        return None if self.clock is instrument else self.now()
 
     @contextmanager
     def _talking(
@@ -147,47 +159,46 @@ class InstrumentBench(Bench):
                 role.channel.parent.source_voltages(channel_levels)
         self._levels.update((name, level_v) for name, level_v in levels_v.items() if name in self.roles)
 
-    def _bias(self, device: DeviceAddress, voltage_v: float, scheme: object) -> None:
+    def _bias(self, voltage_v: float, scheme: BiasScheme) -> None:
         """Unselected lines to the scheme's fractions of ``voltage_v``."""
-        geometry = self.arrays[device.array]
-        rows_v, cols_v = line_voltages(
-            scheme, geometry.rows, geometry.cols, device.row, device.col, voltage_v
-        )
-        levels = {
-            "unselected_rows": float(rows_v[(device.row + 1) % geometry.rows]),
-            "unselected_cols": float(cols_v[(device.col + 1) % geometry.cols]),
-        }
+        rows_v, cols_v = unselected_levels(scheme, voltage_v)
+        levels = {"unselected_rows": rows_v, "unselected_cols": cols_v}
         self._set_levels(levels, f"bias the unselected lines for {voltage_v:g} V")
 
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
-    ) -> float:
+    ) -> tuple[float, float]:
         pulser = self.roles["selected_row"]
-        self._bias(device, amplitude_v, self.arrays[device.array].bias_scheme)
+        self._bias(amplitude_v, self.arrays[device.array].bias_scheme)
+        started_s = self._stamp_before(pulser.channel.parent)
         with self._talking(pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel):
-            current = pulser.channel.pulse_voltage_measure_current(
-                amplitude_v, width_s, compliance_a=compliance_a
+            reading = pulser.channel.pulse_voltage_measure_current(
+                amplitude_v, width_s, off_s=self.pulse_off_s, compliance_a=compliance_a
             )
-        self._bias(device, 0.0, self.arrays[device.array].bias_scheme)
-        return current
+        self._bias(0.0, self.arrays[device.array].bias_scheme)
+        return (reading.timer_s if started_s is None else started_s), reading.current_a
 
-    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
         source, sense = self.roles["selected_row"], self.roles["selected_col"]
         command = f"read at {voltage_v:g} V"
-        self._bias(device, voltage_v, self.arrays[device.array].read_scheme)
+        self._bias(voltage_v, self.arrays[device.array].read_scheme)
         if source.channel.parent is sense.channel.parent:  # one message: source, measure, back to 0 V
+            started_s = self._stamp_before(sense.channel.parent)
             with self._talking(sense.instrument, command, sense.channel):
-                current = sense.channel.parent.measure_current_while_sourcing(
+                reading = sense.channel.parent.measure_current_while_sourcing(
                     source.channel.id, voltage_v, sense.channel.id, 0.0
                 )
             self._levels["selected_row"] = 0.0
+            current_a = reading.current_a
+            started_s = reading.timer_s if started_s is None else started_s
         else:
+            started_s = self.now()
             self._set_levels({"selected_row": voltage_v}, command)
             with self._talking(sense.instrument, command, sense.channel):
-                current = sense.channel.measure_current()
+                current_a = sense.channel.measure_current()
             self._set_levels({"selected_row": 0.0}, command)
-        self._bias(device, 0.0, self.arrays[device.array].read_scheme)
-        return -current  # the device's current flows into the bit line
+        self._bias(0.0, self.arrays[device.array].read_scheme)
+        return started_s, -current_a  # the device's current flows into the bit line
 
     def disconnect(self) -> None:
         """Close the connections to every instrument (after the safe state)."""
@@ -201,7 +212,11 @@ class InstrumentBench(Bench):
                 adapter.close()
 
     def _wait(self, seconds: float) -> None:
-        self._sleep(seconds)
+        if self.clock is None:
+            time.sleep(seconds)
+            return
+        with self._talking(self.clock.name, f"delay {seconds:g} s", self.clock):
+            self.clock.delay(seconds)
 
     def _safe_state(self) -> None:
         """Every SMU to 0 V and off, the matrix open; keeps going past failures, never raises.

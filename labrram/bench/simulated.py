@@ -44,7 +44,8 @@ class SimulatedBench(Bench):
 
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
-    ) -> float:
+    ) -> tuple[float, float]:
+        started_s = self.chip.now_s
         g = self.arrays[device.array]
         index, voltages = program_targets(
             g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v
@@ -57,7 +58,7 @@ class SimulatedBench(Bench):
             self.source_level_v = 0.0
         self.chip.advance(self.pulse_off_s)
         flat = device.row * g.cols + device.col
-        return float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
+        return started_s, float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
 
     @staticmethod
     def _selected_only(
@@ -70,7 +71,8 @@ class SimulatedBench(Bench):
         limits[device.row * g.cols + device.col] = compliance_a
         return limits
 
-    def _measure(self, device: DeviceAddress, voltage_v: float) -> float:
+    def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
+        started_s = self.chip.now_s
         g = self.arrays[device.array]
         index, voltages = sense_targets(
             g.kind, g.read_scheme, g.rows, g.cols, device.row, device.col, voltage_v
@@ -83,7 +85,7 @@ class SimulatedBench(Bench):
             )
         self.source_level_v = voltage_v
         try:
-            return self.chip.measure(device.array, index, voltages, self.read_duration_s, disturb)
+            return started_s, self.chip.measure(device.array, index, voltages, self.read_duration_s, disturb)
         finally:
             self.source_level_v = 0.0
 

@@ -23,13 +23,19 @@ _UNSELECTED_FRACTIONS = {
 }
 
 
+def unselected_levels(scheme: BiasScheme, voltage_v: float) -> tuple[float, float]:
+    """Potentials (V) of the unselected rows and of the unselected columns for ``voltage_v``."""
+    row_fraction, col_fraction = _UNSELECTED_FRACTIONS[BiasScheme(scheme)]
+    return row_fraction * voltage_v, col_fraction * voltage_v
+
+
 def line_voltages(
     scheme: BiasScheme, rows: int, cols: int, row: int, col: int, voltage_v: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row and column potentials (V) that address (row, col) of a passive array with ``voltage_v``."""
-    row_fraction, col_fraction = _UNSELECTED_FRACTIONS[BiasScheme(scheme)]
-    row_v = np.full(rows, row_fraction * voltage_v)
-    col_v = np.full(cols, col_fraction * voltage_v)
+    unselected_row_v, unselected_col_v = unselected_levels(scheme, voltage_v)
+    row_v = np.full(rows, unselected_row_v)
+    col_v = np.full(cols, unselected_col_v)
     row_v[row] = voltage_v
     col_v[col] = 0.0
     return row_v, col_v

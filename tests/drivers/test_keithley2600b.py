@@ -43,21 +43,22 @@ def test_measure_and_pulse_measure_are_one_message_each_with_the_error_count():
         [
             ("print(smub.measure.i(), errorqueue.count)", "-1.25000e-05\t0.00000e+00"),
             (
-                "smua.nvbuffer1.clear(); PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1); "
-                "print(smua.nvbuffer1.readings[1], errorqueue.count)",
-                "3.00000e-04\t0.00000e+00",
+                "smua.nvbuffer1.clear(); labrram_start_s = timer.measure.t(); "
+                "PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1); "
+                "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
+                "3.00000e-04\t1.25000e+00\t0.00000e+00",
             ),
             (
-                "smua.source.limiti = 0.0005; smua.nvbuffer1.clear(); "
+                "smua.source.limiti = 0.0005; smua.nvbuffer1.clear(); labrram_start_s = timer.measure.t(); "
                 "PulseVMeasureI(smua, 0, -1, 0.0001, 0.0001, 1); "
-                "print(smua.nvbuffer1.readings[1], errorqueue.count)",
-                "-5.00000e-04\t0.00000e+00",
+                "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
+                "-5.00000e-04\t2.00000e+00\t0.00000e+00",
             ),
         ],
     ) as smu:
         assert smu.smub.measure_current() == -1.25e-5
-        assert smu.smua.pulse_voltage_measure_current(1.5, 2e-4) == 3e-4
-        assert smu.smua.pulse_voltage_measure_current(-1.0, 1e-4, compliance_a=5e-4) == -5e-4
+        assert smu.smua.pulse_voltage_measure_current(1.5, 2e-4) == (3e-4, 1.25)
+        assert smu.smua.pulse_voltage_measure_current(-1.0, 1e-4, compliance_a=5e-4) == (-5e-4, 2.0)
 
 
 def test_levels_reads_and_source_setup_go_as_checked_chunks():
@@ -66,9 +67,10 @@ def test_levels_reads_and_source_setup_go_as_checked_chunks():
         [
             ("smua.source.levelv = 0.5; smub.source.levelv = -1; print(errorqueue.count)", "0.00000e+00"),
             (
-                "smub.nvbuffer1.clear(); smua.source.levelv = 0.2; smub.measure.i(smub.nvbuffer1); "
-                "smua.source.levelv = 0; print(smub.nvbuffer1.readings[1], errorqueue.count)",
-                "-4.00000e-06\t0.00000e+00",
+                "smub.nvbuffer1.clear(); labrram_start_s = timer.measure.t(); smua.source.levelv = 0.2; "
+                "smub.measure.i(smub.nvbuffer1); smua.source.levelv = 0; "
+                "print(smub.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
+                "-4.00000e-06\t3.50000e+00\t0.00000e+00",
             ),
             (
                 "smub.source.func = smub.OUTPUT_DCVOLTS; smub.source.levelv = 0; smub.measure.nplc = 0.005; "
@@ -78,7 +80,7 @@ def test_levels_reads_and_source_setup_go_as_checked_chunks():
         ],
     ) as smu:
         smu.source_voltages({"a": 0.5, "b": -1.0})
-        assert smu.measure_current_while_sourcing("a", 0.2, "b") == -4e-6
+        assert smu.measure_current_while_sourcing("a", 0.2, "b") == (-4e-6, 3.5)
         smu.smub.start_voltage_source(0.005)
 
 
@@ -142,7 +144,7 @@ def test_the_emulator_sources_measures_and_limits_current_like_the_instrument():
     assert smu.smua.measure_current() == pytest.approx(3e-5)
     smu.smua.compliance_current = 1e-5
     assert smu.smua.measure_current() == pytest.approx(1e-5)  # compliance
-    assert smu.smua.pulse_voltage_measure_current(-2.0, 1e-4) == pytest.approx(-1e-5)
+    assert smu.smua.pulse_voltage_measure_current(-2.0, 1e-4).current_a == pytest.approx(-1e-5)
     smu.smub.output_enabled = True
     smu.smub.source_voltage = 0.1
     assert smu.smub.measure_current() == pytest.approx(2e-5)
@@ -163,7 +165,9 @@ def test_the_emulator_measures_into_the_buffer_and_prints_several_values_with_ta
     smu, emulator = driven(1e-4)
     smu.smub.start_voltage_source(0.01)
     smu.smua.start_voltage_source(0.01)
-    assert smu.measure_current_while_sourcing("a", 0.3, "a") == pytest.approx(3e-5)
+    emulator.timebase.advance(2.5)
+    reading = smu.measure_current_while_sourcing("a", 0.3, "a")
+    assert reading.current_a == pytest.approx(3e-5) and reading.timer_s == 2.5
     assert emulator.smu["a"].level_v == 0.0  # back at after_v
     assert smu.ask("print(smua.nvbuffer1.readings[1], smua.nvbuffer1.readings[2])") == "3.00000e-05\tnil"
 
@@ -192,7 +196,7 @@ def test_the_emulator_queues_errors_for_out_of_range_and_unknown_commands():
 
 
 LOOSELY_VALID = re.compile(
-    r"^(reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|timer\.reset\(\)|print\(.*\)|smu[ab]\..*"
+    r"^([A-Za-z_]\w*\s*=.*|reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|timer\.reset\(\)|print\(.*\)|smu[ab]\..*"
     r"|PulseVMeasureI\(.*\)|printbuffer\(.*\)|delay\(.*\)|format\.asciiprecision.*)$"
 )
 

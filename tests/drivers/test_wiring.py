@@ -79,7 +79,7 @@ def test_open_lines_get_nothing():
     chip, matrix, smu = bench_parts()
     before = chip.arrays["A1"].conductance_s()
     matrix.exclusive_close(["1A01"])  # the bit-line side is open
-    assert smu.smua.pulse_voltage_measure_current(1.8, 1e-4) == 0.0
+    assert smu.smua.pulse_voltage_measure_current(1.8, 1e-4).current_a == 0.0
     np.testing.assert_array_equal(chip.arrays["A1"].conductance_s(), before)
 
 

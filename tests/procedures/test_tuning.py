@@ -31,14 +31,14 @@ class ScriptedBench(Bench):
     def _route(self, device: DeviceAddress) -> None:
         pass
 
-    def _apply_pulse(self, device, amplitude_v, width_s, compliance_a) -> float:
+    def _apply_pulse(self, device, amplitude_v, width_s, compliance_a) -> tuple[float, float]:
         self.amplitudes.append(amplitude_v)
-        self._t += width_s
-        return 0.0
+        started_s, self._t = self._t, self._t + width_s
+        return started_s, 0.0
 
-    def _measure(self, device, voltage_v) -> float:
-        self._t += 1e-5
-        return next(self._reads) * voltage_v
+    def _measure(self, device, voltage_v) -> tuple[float, float]:
+        started_s, self._t = self._t, self._t + 1e-5
+        return started_s, next(self._reads) * voltage_v
 
     def _wait(self, seconds: float) -> None:
         self._t += seconds
