@@ -1,9 +1,11 @@
 """Pulse + read cycles per second through the whole stack, beside the direct chip call, in one run.
 
 The same cycle (select once, then a 100 us pulse at alternating +-1 V and a 0.2 V read) on the TiO2
-8x8 preset through: the direct simulated bench (no drivers), the driver-backed matrix bench on the
-in-process simulated VISA library, and the same bench over loopback TCP to the instrument server via
-pyvisa-py. Goals: >= 10,000/s in process and >= 2,000/s over TCP (real instruments manage ~10^3).
+8x8 preset through: the direct simulated bench (no drivers); the driver-backed matrix bench on the
+in-process simulated VISA library; and that bench over loopback TCP via pyvisa-py to a
+``labrram sim-server`` process. Each driver path runs with the two SMUs on connections of their own
+(a pulse and its bias: 3 messages) and with smu2 on smu1's TSP-Link (1 message). Goals: >= 10,000/s
+in process and >= 2,000/s over TCP (real instruments manage ~10^3).
 
     python benchmarks/bench_cycles.py [--cycles 2000]
 """
@@ -11,26 +13,33 @@ pyvisa-py. Goals: >= 10,000/s in process and >= 2,000/s over TCP (real instrumen
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from labrram.bench import Bench
-from labrram.bench.factory import (
-    connect_bench,
-    direct_simulated_bench,
-    simulated_instrument_bench,
-    simulated_lab,
-)
-from labrram.config import parse_config
-from labrram.drivers.simulated.server import InstrumentServer
+from labrram.bench.factory import connect_bench, direct_simulated_bench, simulated_instrument_bench
+from labrram.config import BenchConfig, load_config
 
+BENCH_FILE = """\
+[bench]
+name = "cycles"
+seed = 1
+read_duration_s = 1e-4
 
-def config():
-    return parse_config(
-        {
-            "bench": {"name": "cycles", "seed": 1, "read_duration_s": 1e-4},
-            "sample": {"chip": "c", "preset": "tio2-passive-8x8"},
-        }
-    )
+[sample]
+chip = "c"
+preset = "tio2-passive-8x8"
+
+[instruments]
+visa_library = "@py"
+matrix = {{ driver = "keithley707b", resource = "GPIB0::16::INSTR" }}
+smu1 = {{ driver = "keithley2600b", resource = "GPIB0::26::INSTR" }}
+smu2 = {{ driver = "keithley2600b", {smu2} }}
+"""
+SMU2 = {None: 'resource = "GPIB0::27::INSTR"', 2: "tsp_link_node = 2"}
 
 
 def cycles_per_second(bench: Bench, cycles: int) -> float:
@@ -42,25 +51,49 @@ def cycles_per_second(bench: Bench, cycles: int) -> float:
     return cycles / (time.perf_counter() - start)
 
 
+def over_tcp_to_sim_server(folder: Path, tsp_link_node: int | None, cycles: int) -> float:
+    bench_file = folder / f"cycles-{tsp_link_node}.toml"
+    bench_file.write_text(BENCH_FILE.format(smu2=SMU2[tsp_link_node]), encoding="utf-8")
+    config = load_config(bench_file)
+    command = [sys.executable, "-m", "labrram.cli", "sim-server", "--config", str(bench_file), "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [server.stdout.readline() for _ in range(4)]
+        resources = dict(line.split() for line in lines[1:])
+        bench = connect_bench(config, resources, "@py", instrument_clock=True, tsp_link_node=tsp_link_node)
+        try:
+            return cycles_per_second(bench, cycles)
+        finally:
+            bench.disconnect()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def in_process(config: BenchConfig, tsp_link_node: int | None, cycles: int) -> float:
+    return cycles_per_second(simulated_instrument_bench(config, tsp_link_node)[0], cycles)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=2000)
     args = parser.parse_args()
-    direct = cycles_per_second(direct_simulated_bench(config()), args.cycles)
-    in_process, _ = simulated_instrument_bench(config())
-    visa = cycles_per_second(in_process, args.cycles)
-    lab = simulated_lab(config())
-    with InstrumentServer(lab.emulators()) as server:
-        over_tcp = connect_bench(config(), server.resources, "@py", instrument_clock=True)
-        tcp = cycles_per_second(over_tcp, max(1, args.cycles // 4))
-        over_tcp.disconnect()
+    tcp_cycles = max(1, args.cycles // 4)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (folder / "direct.toml").write_text(BENCH_FILE.format(smu2=SMU2[None]), encoding="utf-8")
+        config = load_config(folder / "direct.toml")
+        direct = cycles_per_second(direct_simulated_bench(config), args.cycles)
+        rates = [
+            ("drivers, in-process VISA", in_process(config, None, args.cycles), 1e4),
+            ("  with smu2 on TSP-Link", in_process(config, 2, args.cycles), 1e4),
+            ("drivers, TCP to sim-server", over_tcp_to_sim_server(folder, None, tcp_cycles), 2e3),
+            ("  with smu2 on TSP-Link", over_tcp_to_sim_server(folder, 2, tcp_cycles), 2e3),
+        ]
     print("pulse + read cycles per second (TiO2 8x8, V/3, 100 us pulses)")
-    print(f"  direct chip bench            {direct:9.0f} /s   1.00x")
-    for label, rate, goal in (
-        ("drivers, in-process VISA", visa, 1e4),
-        ("drivers, TCP (pyvisa-py)", tcp, 2e3),
-    ):
-        print(f"  {label:<28} {rate:9.0f} /s   {rate / direct:.3f}x   goal {goal:,.0f}/s: {rate / goal:.2f}x")
+    print(f"  direct chip bench              {direct:9.0f} /s   1.00x")
+    for label, rate, goal in rates:
+        print(f"  {label:<30} {rate:9.0f} /s   {rate / direct:.3f}x   goal {goal:,.0f}/s: {rate / goal:.2f}x")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ the current at the end of the pulse into ``smuX.nvbuffer1``, and returns to ``bi
 
 The operations a procedure repeats per pulse are one message each: a line of ``;``-separated statements
 that ends by printing its readings and ``errorqueue.count`` (`TSPInstrument.run_checked`), so one round
-trip both executes and checks them.
+trip both executes and checks them. Over TSP-Link a second 2600B is commanded through this one
+(``node[2].smua``, `Keithley2600B.linked_channel`): a pulse and the bias of the lines around it then
+go in one message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -27,6 +30,7 @@ MAX_VOLTAGE_V = 200.0
 MAX_CURRENT_A = 1.5
 MIN_PULSE_WIDTH_S = 100e-6
 MIN_NPLC, MAX_NPLC = 0.001, 25.0
+CHANNEL_NAME = re.compile(r"^(node\[([1-9]|[12]\d|3[0-2])\]\.)?smu[ab]$")  # TSP-Link nodes 1-32
 # A global variable on the instrument: its timer when an operation began, printed with the reading.
 START = "labrram_start_s"
 STAMP = f"{START} = timer.measure.t()"
@@ -43,12 +47,28 @@ def _timed(fields: list[str]) -> TimedCurrent:
     return TimedCurrent(float(fields[0]), float(fields[1]))
 
 
+def tsp_channel(name: str) -> str:
+    """A checked TSP name of an SMU channel: ``smua``, ``smub``, or ``node[N].smua`` on a TSP-Link node."""
+    if not CHANNEL_NAME.match(name):
+        raise ValueError(f"{name!r} is not a 2600B SMU channel (smua, smub, node[N].smua, node[N].smub)")
+    return name
+
+
+def level_statements(levels_v: Mapping[str, float]) -> list[str]:
+    """TSP statements that source DC levels on channels named by their TSP names."""
+    statements = []
+    for channel, level_v in levels_v.items():
+        strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
+        statements.append(f"{tsp_channel(channel)}.source.levelv = {tsp_value(level_v)}")
+    return statements
+
+
 class SMUChannel(Channel):
-    """One SMU (``smua`` or ``smub``) of a 2600B."""
+    """One SMU of a 2600B, named as TSP names it: ``smua``, ``smub``, or ``node[N].smua`` over TSP-Link."""
 
     source_voltage = Channel.control(
-        "print(smu{ch}.source.levelv)",
-        "smu{ch}.source.levelv = %s",
+        "print({ch}.source.levelv)",
+        "{ch}.source.levelv = %s",
         "Control the DC voltage level (V).",
         validator=strict_range,
         values=[-MAX_VOLTAGE_V, MAX_VOLTAGE_V],
@@ -56,8 +76,8 @@ class SMUChannel(Channel):
         get_process=float,
     )
     compliance_current = Channel.control(
-        "print(smu{ch}.source.limiti)",
-        "smu{ch}.source.limiti = %s",
+        "print({ch}.source.limiti)",
+        "{ch}.source.limiti = %s",
         "Control the current limit (A) while sourcing voltage.",
         validator=strict_range,
         values=[1e-9, MAX_CURRENT_A],
@@ -65,8 +85,8 @@ class SMUChannel(Channel):
         get_process=float,
     )
     nplc = Channel.control(
-        "print(smu{ch}.measure.nplc)",
-        "smu{ch}.measure.nplc = %s",
+        "print({ch}.measure.nplc)",
+        "{ch}.measure.nplc = %s",
         "Control the measurement integration time in power-line cycles.",
         validator=strict_range,
         values=[MIN_NPLC, MAX_NPLC],
@@ -74,8 +94,8 @@ class SMUChannel(Channel):
         get_process=float,
     )
     output_enabled = Channel.control(
-        "print(smu{ch}.source.output)",
-        "smu{ch}.source.output = %d",
+        "print({ch}.source.output)",
+        "{ch}.source.output = %d",
         "Control whether the output is on (True) or off (False).",
         map_values=True,
         values={True: 1, False: 0},
@@ -84,12 +104,12 @@ class SMUChannel(Channel):
 
     def source_voltage_mode(self) -> None:
         """Source DC volts (and measure current)."""
-        self.write("smu{ch}.source.func = smu{ch}.OUTPUT_DCVOLTS")
+        self.write("{ch}.source.func = {ch}.OUTPUT_DCVOLTS")
 
     def start_voltage_source(self, nplc: float) -> None:
         """Source DC volts at 0 V with the output on, integrating ``nplc``; one checked message."""
         strict_range(nplc, [MIN_NPLC, MAX_NPLC])
-        smu = f"smu{self.id}"
+        smu = self.id
         self.parent.run_checked(
             [
                 f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
@@ -101,7 +121,7 @@ class SMUChannel(Channel):
 
     def measure_current(self) -> float:
         """One current measurement (A) at the present source level."""
-        return float(self.parent.run_checked([], [f"smu{self.id}.measure.i()"])[0])
+        return float(self.parent.run_checked([], [f"{self.id}.measure.i()"])[0])
 
     def pulse_voltage_measure_current(
         self,
@@ -110,11 +130,13 @@ class SMUChannel(Channel):
         bias_v: float = 0.0,
         off_s: float = MIN_PULSE_WIDTH_S,
         compliance_a: float | None = None,
+        others_v: Mapping[str, float] | None = None,
     ) -> TimedCurrent:
         """One voltage pulse from ``bias_v`` to ``level_v`` for ``width_s``: the current at its end.
 
-        One message: the current limit (if given), the timer, the pulse into a cleared buffer, the
-        reading back.
+        One message: the current limit (if given), the levels of ``others_v`` (other channels of this
+        instrument or its TSP-Link nodes, by TSP name), the timer, the pulse into a cleared buffer, those
+        channels back to 0 V, the reading back.
         """
         strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         strict_range(bias_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
@@ -123,66 +145,76 @@ class SMUChannel(Channel):
                 f"pulse width {width_s:g} s / off time {off_s:g} s: the 2600B needs at least "
                 f"{MIN_PULSE_WIDTH_S:g} s"
             )
-        smu = f"smu{self.id}"
+        smu = self.id
+        others_v = others_v or {}
         statements = []
         if compliance_a is not None:
             strict_range(compliance_a, [1e-9, MAX_CURRENT_A])
             statements.append(f"{smu}.source.limiti = {tsp_value(compliance_a)}")
         statements += [
+            *level_statements(others_v),
             f"{smu}.nvbuffer1.clear()",
             STAMP,
             f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
+            *level_statements(dict.fromkeys(others_v, 0.0)),
         ]
         return _timed(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]", START]))
 
     def shutdown(self) -> None:
         """Level to 0 V, output off."""
-        self.write("smu{ch}.source.levelv = 0")
-        self.write("smu{ch}.source.output = 0")
+        self.write("{ch}.source.levelv = 0")
+        self.write("{ch}.source.output = 0")
 
 
 class Keithley2600B(TSPInstrument):
     """Keithley 2600B dual-channel SourceMeter with pulse + measure on ``smua`` and ``smub``."""
 
-    smua = Instrument.ChannelCreator(SMUChannel, "a")
-    smub = Instrument.ChannelCreator(SMUChannel, "b")
+    smua = Instrument.ChannelCreator(SMUChannel, "smua")
+    smub = Instrument.ChannelCreator(SMUChannel, "smub")
 
     def __init__(self, adapter, name: str = "Keithley 2600B SourceMeter", **kwargs) -> None:
         super().__init__(adapter, name, **kwargs)
 
+    def linked_channel(self, node: int, channel: str) -> SMUChannel:
+        """SMU ``channel`` ("a" or "b") of the 2600B at TSP-Link node ``node``, commanded through this one.
+
+        This instrument is the TSP-Link master: every command for the node travels in this instrument's
+        messages (``node[N].smua...``), so one message can pulse here and bias there, and the node's
+        errors arrive in this instrument's error queue.
+        """
+        return SMUChannel(self, tsp_channel(f"node[{node}].smu{channel}"))
+
     def source_voltages(self, levels_v: Mapping[str, float]) -> None:
-        """DC levels of several channels (``{"a": 0.5, "b": 1.0}``) set in one message, executed on return."""
-        statements = []
-        for channel, level_v in levels_v.items():
-            strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
-            statements.append(f"{self._smu(channel)}.source.levelv = {tsp_value(level_v)}")
-        self.run_checked(statements)
+        """DC levels of channels by TSP name (``{"smua": 0.5, "node[2].smub": 1}``) in one message."""
+        self.run_checked(level_statements(levels_v))
 
     def measure_current_while_sourcing(
-        self, source: str, level_v: float, sense: str, after_v: float = 0.0
+        self,
+        source: str,
+        level_v: float,
+        sense: str,
+        after_v: float = 0.0,
+        others_v: Mapping[str, float] | None = None,
     ) -> TimedCurrent:
         """Source ``level_v`` on one channel, measure the current of another, then source ``after_v``.
 
-        One message: the sense channel measures into its cleared buffer while the source channel is at
-        ``level_v``; the reading and the timer at the start are printed once the source is at ``after_v``.
+        One message: ``others_v`` levels on further channels, the sense channel measuring into its
+        cleared buffer while the source channel is at ``level_v``, the source at ``after_v`` and the
+        others back at 0 V; the reading and the timer at the start are printed at the end.
         """
-        strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         strict_range(after_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
-        source_smu, sense_smu = self._smu(source), self._smu(sense)
+        others_v = others_v or {}
+        source, sense = tsp_channel(source), tsp_channel(sense)
         statements = [
-            f"{sense_smu}.nvbuffer1.clear()",
+            *level_statements(others_v),
+            f"{sense}.nvbuffer1.clear()",
             STAMP,
-            f"{source_smu}.source.levelv = {tsp_value(level_v)}",
-            f"{sense_smu}.measure.i({sense_smu}.nvbuffer1)",
-            f"{source_smu}.source.levelv = {tsp_value(after_v)}",
+            *level_statements({source: level_v}),
+            f"{sense}.measure.i({sense}.nvbuffer1)",
+            f"{source}.source.levelv = {tsp_value(after_v)}",
+            *level_statements(dict.fromkeys(others_v, 0.0)),
         ]
-        return _timed(self.run_checked(statements, [f"{sense_smu}.nvbuffer1.readings[1]", START]))
-
-    @staticmethod
-    def _smu(channel: str) -> str:
-        if channel not in ("a", "b"):
-            raise ValueError(f"the 2600B has SMU channels a and b, not {channel!r}")
-        return f"smu{channel}"
+        return _timed(self.run_checked(statements, [f"{sense}.nvbuffer1.readings[1]", START]))
 
     def set_precision(self, digits: int) -> None:
         """Significant digits of every printed number (TSP ``format.asciiprecision``, 1-16)."""

@@ -133,7 +133,7 @@ def _sim_server(args: argparse.Namespace) -> int:
     config = load_config(config_path)
     if not is_loopback(args.host):
         print(f"labrram: serving on {args.host}, reachable beyond this machine", file=sys.stderr)
-    lab = simulated_lab(config)
+    lab = simulated_lab(config, config.instruments.smu2_tsp_link_node if config.instruments else None)
     server = InstrumentServer(lab.emulators(), host=args.host, port=args.port).start()
     print(f"simulated instruments for bench {config.name!r} (chip {config.sample.chip!r}):")
     for name, resource in server.resources.items():

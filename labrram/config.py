@@ -66,12 +66,15 @@ class InstrumentsConfig:
     pyvisa-py (e.g. for ``labrram sim-server`` sockets), "" the system's VISA. Going from simulated to
     real instruments changes these strings only. ``clock`` "instrument" keeps time with the first SMU's
     timer and waits with its ``delay`` (simulated instruments: their clock is the chip's); "host" uses
-    this computer's clock (real benches).
+    this computer's clock (real benches). ``smu2_tsp_link_node`` set: the second SMU has no connection of
+    its own but is that node on the first SMU's TSP-Link, commanded through it (a pulse and the bias of
+    the lines around it then go in one message).
     """
 
     resources: dict[str, str]
     visa_library: str = "@sim"
     clock: str = "host"
+    smu2_tsp_link_node: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,19 +150,36 @@ def _instruments(table: Any) -> InstrumentsConfig:
     if not isinstance(library, str):
         raise ConfigError("instruments.visa_library", f"must be a string, got {library!r}")
     resources = {}
+    node = None
     for name, driver in INSTRUMENT_DRIVERS.items():
         entry = table.get(name)
         if not isinstance(entry, Mapping):
             raise ConfigError(
                 f"instruments.{name}", f'table is missing (driver = "{driver}", resource = ...)'
             )
-        _reject_unknown(entry, {"driver", "resource"}, f"instruments.{name}.")
+        linkable = name == "smu2"
+        _reject_unknown(
+            entry,
+            {"driver", "resource", "tsp_link_node"} if linkable else {"driver", "resource"},
+            f"instruments.{name}.",
+        )
         if entry.get("driver") != driver:
             raise ConfigError(
                 f"instruments.{name}.driver", f"must be {driver!r}, got {entry.get('driver')!r}"
             )
+        if linkable and "tsp_link_node" in entry:
+            node = entry["tsp_link_node"]
+            if not isinstance(node, int) or isinstance(node, bool) or not 2 <= node <= 32:
+                raise ConfigError(
+                    "instruments.smu2.tsp_link_node", f"must be a TSP-Link node number 2-32, got {node!r}"
+                )
+            if "resource" in entry:
+                raise ConfigError(
+                    "instruments.smu2.resource", "give either a resource or tsp_link_node (reached via smu1)"
+                )
+            continue
         resources[name] = _string(entry, "resource", f"instruments.{name}.")
-    return InstrumentsConfig(resources, library, clock)
+    return InstrumentsConfig(resources, library, clock, node)
 
 
 def _sample(sample: Mapping[str, Any]) -> SampleConfig:

@@ -154,6 +154,12 @@ def test_instruments_table_gives_resources_library_and_clock():
     real = parse_config(minimal(instruments={**INSTRUMENTS, "visa_library": "@py"}))
     assert real.instruments.clock == "host"
     assert load_config(EXAMPLES / "tio2-instruments-bench.toml").instruments.visa_library == "@sim"
+    assert config.instruments.smu2_tsp_link_node is None
+
+
+def test_smu2_may_be_a_tsp_link_node_of_smu1_instead_of_a_resource():
+    linked = load_config(EXAMPLES / "tio2-tsp-link-bench.toml").instruments
+    assert linked.smu2_tsp_link_node == 2 and "smu2" not in linked.resources
 
 
 @pytest.mark.parametrize(
@@ -165,6 +171,19 @@ def test_instruments_table_gives_resources_library_and_clock():
         ({**INSTRUMENTS, "matrix": {"driver": "keithley707b"}}, "instruments.matrix.resource"),
         ({**INSTRUMENTS, "clock": "sundial"}, "instruments.clock"),
         ({**INSTRUMENTS, "visa_library": 3}, "instruments.visa_library"),
+        (
+            {**INSTRUMENTS, "smu2": {"driver": "keithley2600b", "tsp_link_node": 1}},
+            "instruments.smu2.tsp_link_node",
+        ),
+        (
+            {**INSTRUMENTS, "smu2": {"driver": "keithley2600b", "tsp_link_node": "2"}},
+            "instruments.smu2.tsp_link_node",
+        ),
+        ({**INSTRUMENTS, "smu2": {**INSTRUMENTS["smu2"], "tsp_link_node": 2}}, "instruments.smu2.resource"),
+        (
+            {**INSTRUMENTS, "smu1": {**INSTRUMENTS["smu1"], "tsp_link_node": 3}},
+            "instruments.smu1.tsp_link_node",
+        ),
     ],
 )
 def test_instrument_errors_name_the_key(instruments, key):

@@ -21,6 +21,9 @@ ASSIGNMENT = re.compile(
 )
 PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
 PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
+# An SMU constant, reached on any channel of any TSP-Link node (they are the same numbers everywhere).
+CONSTANT = re.compile(r"^(?:node\[\d+\]\.)?smu[ab]\.(OUTPUT_\w+)$")
+OUTPUT_STATE = {"OUTPUT_ON": "1", "OUTPUT_OFF": "0"}
 DELAY = re.compile(r"^delay\((.+)\)$")
 CLEAR_BUFFER = re.compile(r"^smu[ab]\.nvbuffer1\.clear\(\)$")
 MEASURE = re.compile(r"^smu([ab])\.measure\.i\(\)$")
@@ -137,9 +140,7 @@ class Simulated2600B(SimulatedTSPInstrument):
             return None
         assignment = ASSIGNMENT.match(command)
         if assignment:
-            self._assign(
-                self.smu[assignment.group(1)], assignment.group(1), assignment.group(2), assignment.group(3)
-            )
+            self._assign(self.smu[assignment.group(1)], assignment.group(2), assignment.group(3))
             return None
         if CLEAR_BUFFER.match(command):
             self.smu[command[3]].buffer.clear()
@@ -154,16 +155,14 @@ class Simulated2600B(SimulatedTSPInstrument):
             return None
         return super().execute(command)
 
-    def _assign(self, smu: SMUState, name: str, attribute: str, value: str) -> None:
+    def _assign(self, smu: SMUState, attribute: str, value: str) -> None:
         if attribute == "source.func":
-            if value.strip() != f"smu{name}.OUTPUT_DCVOLTS":
+            if CONSTANT.sub(r"\1", value.strip()) != "OUTPUT_DCVOLTS":
                 raise CommandError(
                     TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: unsupported function {value}"
                 )
             return
-        number = _number(
-            value.strip().replace(f"smu{name}.OUTPUT_ON", "1").replace(f"smu{name}.OUTPUT_OFF", "0")
-        )
+        number = _number(OUTPUT_STATE.get(CONSTANT.sub(r"\1", value.strip()), value.strip()))
         if attribute == "source.levelv":
             if abs(number) > 200:
                 raise CommandError(-222, "Data out of range")

@@ -20,6 +20,7 @@ STRING_ARGUMENT = re.compile(r'^"([^"]*)"$')
 PRECISION = re.compile(r"^format\.asciiprecision\s*=\s*(\d+)$")
 RESERVED = {"and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in", "local"}
 RESERVED |= {"nil", "not", "or", "repeat", "return", "then", "true", "until", "while"}
+ON_NODE = re.compile(r"^node\[(\d+)\]\.(.+)$")
 GLOBAL_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+)$")
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -68,6 +69,35 @@ class SimulatedTSPInstrument(SimulatedInstrument):
         super().__init__()
         self.digits = 6
         self.variables: dict[str, str] = {}  # global variables of scripts and chunks, as they print
+        self.node = 1  # its TSP-Link node number
+        self.linked: dict[int, SimulatedTSPInstrument] = {}
+        self.printer: SimulatedTSPInstrument = self  # whose format prints its values (a master's)
+
+    def link(self, node: int, instrument: SimulatedTSPInstrument) -> None:
+        """Put another TSP instrument on this one's TSP-Link as node ``node``, with this one as master.
+
+        The master then takes ``node[N].<command>`` for it; the node's errors go to the master's queue
+        and its values print in the master's format.
+        """
+        if node == self.node or not 1 <= node <= 32:
+            raise ValueError(f"TSP-Link node {node} must differ from the master's ({self.node}) and be 1-32")
+        instrument.node = node
+        instrument.printer = self
+        self.linked[node] = instrument
+
+    def _on_node(self, text: str) -> tuple[SimulatedTSPInstrument, str] | None:
+        """The instrument and command of ``node[N].<command>`` (None for a command of its own)."""
+        remote = ON_NODE.match(text)
+        if remote is None:
+            return None
+        number = int(remote.group(1))
+        target = self if number == self.node else self.linked.get(number)
+        if target is None:
+            raise CommandError(
+                TSP_RUNTIME_ERROR,
+                f"TSP Runtime error at line 1: attempt to index node[{number}] (a nil value)",
+            )
+        return target, remote.group(2)
 
     def statements(self, command: str) -> list[str]:
         parts = split_top_level(command, ";")
@@ -78,10 +108,15 @@ class SimulatedTSPInstrument(SimulatedInstrument):
         return parts
 
     def number(self, value: float) -> str:
-        """A number as this instrument prints it now."""
-        return tsp_number(value, self.digits)
+        """A number as this instrument (or its TSP-Link master) prints it now."""
+        return tsp_number(value, self.printer.digits)
 
     def handle(self, command: str) -> str | None:
+        remote = self._on_node(command)
+        if remote is not None:
+            instrument, statement = remote
+            instrument.handle(statement)
+            return None
         if command == "*IDN?":
             return self.identity
         precision = PRECISION.match(command)
@@ -108,6 +143,9 @@ class SimulatedTSPInstrument(SimulatedInstrument):
 
     def evaluate(self, expression: str, command: str) -> str:
         """The printed value of an expression."""
+        remote = self._on_node(expression)
+        if remote is not None:
+            return remote[0].evaluate(remote[1], command)
         if expression in self.variables:
             return self.variables[expression]
         if NUMBER.match(expression):

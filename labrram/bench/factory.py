@@ -88,8 +88,11 @@ class SimulatedLab:
         return {"matrix": self.matrix, **self.smus}
 
 
-def simulated_lab(config: BenchConfig) -> SimulatedLab:
-    """The configuration's chip with a 707B and two 2636B emulators wired to its lines."""
+def simulated_lab(config: BenchConfig, tsp_link_node: int | None = None) -> SimulatedLab:
+    """The configuration's chip with a 707B and two 2636B emulators wired to its lines.
+
+    ``tsp_link_node``: smu2 is that node on smu1's TSP-Link (smu1 takes ``node[N].`` commands for it).
+    """
     chip = simulated_chip(config)
     matrix = Simulated707B()
     columns = {}
@@ -102,29 +105,38 @@ def simulated_lab(config: BenchConfig) -> SimulatedLab:
         state = smus[instrument].smu[channel]
         state.load = wiring_model.load(matrix_row)
         wiring_model.attach(matrix_row, state)
+    if tsp_link_node is not None:
+        smus["smu1"].link(tsp_link_node, smus["smu2"])
     return SimulatedLab(chip, matrix, smus)
 
 
 def connect_bench(
-    config: BenchConfig, resources: Mapping[str, str], visa_library: object, instrument_clock: bool
+    config: BenchConfig,
+    resources: Mapping[str, str],
+    visa_library: object,
+    instrument_clock: bool,
+    tsp_link_node: int | None = None,
 ) -> InstrumentBench:
     """Drivers on the matrix and SMU resources, assembled into the matrix bench.
 
     ``visa_library`` is what PyVISA should use ("@py" for pyvisa-py sockets, a simulated library...).
     With ``instrument_clock`` the bench keeps time with smu1's timer and waits with its ``delay`` (what
-    a simulated lab needs); otherwise with the host's clock.
+    a simulated lab needs); otherwise with the host's clock. With ``tsp_link_node`` smu2 needs no
+    resource: it is that node on smu1's TSP-Link and is commanded through smu1.
     """
     matrix = Keithley707B(visa_adapter(visa_library, resources["matrix"]), name="matrix")
-    smus = {
-        name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name)
-        for name in ("smu1", "smu2")
-    }
+    connected = ("smu1",) if tsp_link_node is not None else ("smu1", "smu2")
+    smus = {name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name) for name in connected}
     for smu in smus.values():
         smu.set_precision(14)  # full double precision in every printed reading and timer value
     roles = {}
     for role, matrix_row in MATRIX_ROLES.items():
         instrument, channel = CHANNELS[matrix_row]
-        roles[role] = Role(getattr(smus[instrument], f"smu{channel}"), matrix_row, instrument)
+        if instrument in smus:
+            smu_channel = getattr(smus[instrument], f"smu{channel}")
+        else:
+            smu_channel = smus["smu1"].linked_channel(tsp_link_node, channel)
+        roles[role] = Role(smu_channel, matrix_row, instrument)
     return InstrumentBench(
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
@@ -137,13 +149,21 @@ def connect_bench(
     )
 
 
-def simulated_instrument_bench(config: BenchConfig) -> tuple[InstrumentBench, SimulatedLab]:
-    """The matrix bench on emulators reached through PyVISA and the in-process simulated VISA library."""
-    lab = simulated_lab(config)
+def simulated_instrument_bench(
+    config: BenchConfig, tsp_link_node: int | None = None
+) -> tuple[InstrumentBench, SimulatedLab]:
+    """The matrix bench on emulators reached through PyVISA and the in-process simulated VISA library.
+
+    ``tsp_link_node``: smu2 is reached over smu1's TSP-Link as that node instead of on its own.
+    """
+    lab = simulated_lab(config, tsp_link_node)
     library = EmulatorVisaLibrary.serving(
         {SIMULATED_RESOURCES[name]: emulator for name, emulator in lab.emulators().items()}
     )
-    return connect_bench(config, SIMULATED_RESOURCES, library, instrument_clock=True), lab
+    bench = connect_bench(
+        config, SIMULATED_RESOURCES, library, instrument_clock=True, tsp_link_node=tsp_link_node
+    )
+    return bench, lab
 
 
 def bench_from_config(config: BenchConfig) -> Bench:
@@ -153,11 +173,20 @@ def bench_from_config(config: BenchConfig) -> Bench:
     if instruments is None:
         return direct_simulated_bench(config)
     library: object = instruments.visa_library or None
+    node = instruments.smu2_tsp_link_node
     if instruments.visa_library == "@sim":
-        lab = simulated_lab(config)
+        lab = simulated_lab(config, node)
         library = EmulatorVisaLibrary.serving(
-            {instruments.resources[name]: emulator for name, emulator in lab.emulators().items()}
+            {
+                instruments.resources[name]: emulator
+                for name, emulator in lab.emulators().items()
+                if name in instruments.resources
+            }
         )
     return connect_bench(
-        config, instruments.resources, library, instrument_clock=instruments.clock == "instrument"
+        config,
+        instruments.resources,
+        library,
+        instrument_clock=instruments.clock == "instrument",
+        tsp_link_node=node,
     )

@@ -165,40 +165,68 @@ class InstrumentBench(Bench):
         levels = {"unselected_rows": rows_v, "unselected_cols": cols_v}
         self._set_levels(levels, f"bias the unselected lines for {voltage_v:g} V")
 
+    def _bias_in_message(
+        self, carrier: Role, voltage_v: float, scheme: BiasScheme
+    ) -> dict[str, float] | None:
+        """The unselected lines' levels by channel, if they can go in ``carrier``'s message, else None.
+
+        They can when every unselected role's SMU is commanded through the carrier's instrument (the same
+        2600B, or a TSP-Link node of it) and sits at 0 V; the message then returns them to 0 V itself.
+        """
+        rows_v, cols_v = unselected_levels(scheme, voltage_v)
+        levels = {}
+        for name, level_v in (("unselected_rows", rows_v), ("unselected_cols", cols_v)):
+            role = self.roles.get(name)
+            if role is None:
+                continue
+            if role.channel.parent is not carrier.channel.parent or self._levels.get(name) != 0.0:
+                return None
+            if level_v:
+                levels[role.channel.id] = level_v
+        return levels
+
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
     ) -> tuple[float, float]:
         pulser = self.roles["selected_row"]
-        self._bias(amplitude_v, self.arrays[device.array].bias_scheme)
+        scheme = self.arrays[device.array].bias_scheme
+        in_message = self._bias_in_message(pulser, amplitude_v, scheme)
+        if in_message is None:
+            self._bias(amplitude_v, scheme)
         started_s = self._stamp_before(pulser.channel.parent)
         with self._talking(pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel):
             reading = pulser.channel.pulse_voltage_measure_current(
-                amplitude_v, width_s, off_s=self.pulse_off_s, compliance_a=compliance_a
+                amplitude_v, width_s, off_s=self.pulse_off_s, compliance_a=compliance_a, others_v=in_message
             )
-        self._bias(0.0, self.arrays[device.array].bias_scheme)
+        if in_message is None:
+            self._bias(0.0, scheme)
         return (reading.timer_s if started_s is None else started_s), reading.current_a
 
     def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
         source, sense = self.roles["selected_row"], self.roles["selected_col"]
         command = f"read at {voltage_v:g} V"
-        self._bias(voltage_v, self.arrays[device.array].read_scheme)
-        if source.channel.parent is sense.channel.parent:  # one message: source, measure, back to 0 V
-            started_s = self._stamp_before(sense.channel.parent)
-            with self._talking(sense.instrument, command, sense.channel):
-                reading = sense.channel.parent.measure_current_while_sourcing(
-                    source.channel.id, voltage_v, sense.channel.id, 0.0
-                )
-            self._levels["selected_row"] = 0.0
-            current_a = reading.current_a
-            started_s = reading.timer_s if started_s is None else started_s
-        else:
+        scheme = self.arrays[device.array].read_scheme
+        if source.channel.parent is not sense.channel.parent:
+            self._bias(voltage_v, scheme)
             started_s = self.now()
             self._set_levels({"selected_row": voltage_v}, command)
             with self._talking(sense.instrument, command, sense.channel):
                 current_a = sense.channel.measure_current()
             self._set_levels({"selected_row": 0.0}, command)
-        self._bias(0.0, self.arrays[device.array].read_scheme)
-        return started_s, -current_a  # the device's current flows into the bit line
+            self._bias(0.0, scheme)
+            return started_s, -current_a  # the device's current flows into the bit line
+        in_message = self._bias_in_message(sense, voltage_v, scheme)
+        if in_message is None:
+            self._bias(voltage_v, scheme)
+        started_s = self._stamp_before(sense.channel.parent)
+        with self._talking(sense.instrument, command, sense.channel):  # source, measure, back to 0 V
+            reading = sense.channel.parent.measure_current_while_sourcing(
+                source.channel.id, voltage_v, sense.channel.id, 0.0, others_v=in_message
+            )
+        self._levels["selected_row"] = 0.0
+        if in_message is None:
+            self._bias(0.0, scheme)
+        return (reading.timer_s if started_s is None else started_s), -reading.current_a
 
     def disconnect(self) -> None:
         """Close the connections to every instrument (after the safe state)."""

@@ -111,6 +111,11 @@ def simulated_instruments_case() -> BenchCase:
     return lab_case(*simulated_instrument_bench(suite_config()))
 
 
+def tsp_link_instruments_case() -> BenchCase:
+    """smu2 reached over smu1's TSP-Link: a pulse and its bias in one message."""
+    return lab_case(*simulated_instrument_bench(suite_config(), tsp_link_node=2))
+
+
 def tcp_instruments_case() -> BenchCase:
     config = suite_config()
     lab = simulated_lab(config)
@@ -127,5 +132,6 @@ def tcp_instruments_case() -> BenchCase:
 BENCH_CASES: dict[str, Callable[[], BenchCase]] = {
     "direct-simulated": direct_simulated_case,
     "simulated-instruments": simulated_instruments_case,
+    "tsp-link-instruments": tsp_link_instruments_case,
     "tcp-instruments": tcp_instruments_case,
 }

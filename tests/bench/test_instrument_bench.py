@@ -7,11 +7,14 @@ import pytest
 
 from labrram.bench import DeviceAddress
 from labrram.bench.factory import (
+    bench_from_config,
     connect_bench,
     direct_simulated_bench,
     simulated_instrument_bench,
     simulated_lab,
 )
+from labrram.cli import example_config
+from labrram.config import load_config
 from labrram.drivers.keithley2600b import MIN_PULSE_WIDTH_S
 from labrram.drivers.simulated.emulator import CommandError
 from labrram.drivers.simulated.server import InstrumentServer
@@ -62,6 +65,45 @@ def test_v_third_bias_puts_the_scheme_on_the_unselected_lines_during_a_pulse():
     assert (smu2.smu["a"].level_v, smu2.smu["b"].level_v) == (0.0, 0.0)  # back to 0 after the pulse
 
 
+def test_over_tsp_link_a_pulse_with_its_bias_and_a_read_are_one_message_each():
+    bench, lab = simulated_instrument_bench(suite_config(), tsp_link_node=2)
+    bench.select(1, 1)
+    smu1, smu2 = lab.smus["smu1"], lab.smus["smu2"]
+    messages, levels_at_pulse = [], []
+    original_write, original_pulse = smu1.write, smu1._pulse
+
+    def count(message: str) -> None:
+        messages.append(message)
+        original_write(message)
+
+    def watch(*args: float) -> None:
+        levels_at_pulse.append((smu2.smu["a"].level_v, smu2.smu["b"].level_v))
+        original_pulse(*args)
+
+    smu1.write, smu1._pulse = count, watch
+    smu2.write = lambda message: pytest.fail(f"smu2 has no connection of its own: {message}")
+    bench.pulse(1.5, 1e-4)
+    bench.read(0.2)
+    assert len(messages) == 2
+    assert levels_at_pulse == [(pytest.approx(0.5), pytest.approx(1.0))]  # V/3 rows, 2V/3 columns
+    assert (smu2.smu["a"].level_v, smu2.smu["b"].level_v) == (0.0, 0.0)
+
+
+def test_the_tsp_link_example_bench_tunes_a_device_through_one_connection_per_instrument():
+    bench = bench_from_config(load_config(example_config("tio2-tsp-link-bench.toml")))
+    assert {role.channel.id for role in bench.roles.values()} == {
+        "smua",
+        "smub",
+        "node[2].smua",
+        "node[2].smub",
+    }
+    assert {role.channel.parent.name for role in bench.roles.values()} == {"smu1"}
+    target = {DeviceAddress("A1", 2, 5): 300e-6}
+    (result,) = [r for r in tune_devices(bench, target, WIDE) if isinstance(r, Result)]
+    assert result.values["success"]
+    bench.disconnect()
+
+
 @pytest.mark.parametrize("make", ["direct", "instruments"])
 def test_the_same_tuning_run_reaches_its_targets_through_either_bench(make):
     if make == "direct":
@@ -75,10 +117,11 @@ def test_the_same_tuning_run_reaches_its_targets_through_either_bench(make):
         assert abs(result.values["achieved_s"] / result.values["target_s"] - 1) <= 0.02
 
 
-def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed():
+@pytest.mark.parametrize("tsp_link_node", [None, 2])
+def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed(tsp_link_node):
     direct = direct_simulated_bench(suite_config(seed=4), pulse_off_s=MIN_PULSE_WIDTH_S)
     direct_results = [r for r in tune_devices(direct, TARGETS, WIDE) if isinstance(r, Result)]
-    in_process, lab = simulated_instrument_bench(suite_config(seed=4))
+    in_process, lab = simulated_instrument_bench(suite_config(seed=4), tsp_link_node=tsp_link_node)
     driver_results = [r for r in tune_devices(in_process, TARGETS, WIDE) if isinstance(r, Result)]
     np.testing.assert_array_equal(
         lab.chip.arrays["A1"].conductance_s(), direct.chip.arrays["A1"].conductance_s()

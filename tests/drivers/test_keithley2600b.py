@@ -79,9 +79,47 @@ def test_levels_reads_and_source_setup_go_as_checked_chunks():
             ),
         ],
     ) as smu:
-        smu.source_voltages({"a": 0.5, "b": -1.0})
-        assert smu.measure_current_while_sourcing("a", 0.2, "b") == (-4e-6, 3.5)
+        smu.source_voltages({"smua": 0.5, "smub": -1.0})
+        assert smu.measure_current_while_sourcing("smua", 0.2, "smub") == (-4e-6, 3.5)
         smu.smub.start_voltage_source(0.005)
+
+
+def test_a_tsp_link_node_is_commanded_through_the_master_in_the_same_message():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            (
+                "node[2].smua.source.levelv = 0.5; node[2].smub.source.levelv = 1; smua.nvbuffer1.clear(); "
+                "labrram_start_s = timer.measure.t(); PulseVMeasureI(smua, 0, 1.5, 0.0001, 0.0001, 1); "
+                "node[2].smua.source.levelv = 0; node[2].smub.source.levelv = 0; "
+                "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
+                "2.00000e-04\t1.00000e+00\t0.00000e+00",
+            ),
+            ("node[2].smub.source.levelv = 0", None),
+            ("node[2].smub.source.output = 0", None),
+        ],
+    ) as smu:
+        remote_a, remote_b = smu.linked_channel(2, "a"), smu.linked_channel(2, "b")
+        others = {remote_a.id: 0.5, remote_b.id: 1.0}
+        assert smu.smua.pulse_voltage_measure_current(1.5, 1e-4, others_v=others) == (2e-4, 1.0)
+        remote_b.shutdown()
+
+
+def test_the_emulated_master_forwards_node_commands_and_queues_the_nodes_errors():
+    master = Simulated2600B(Resistor(1e-4), Resistor(1e-4))
+    node = Simulated2600B(Resistor(2e-4), Resistor(1e-4))
+    master.link(2, node)
+    library = EmulatorVisaLibrary.serving({"GPIB0::5::INSTR": master})
+    smu = Keithley2600B(visa_adapter(library, "GPIB0::5::INSTR"))
+    remote = smu.linked_channel(2, "a")
+    remote.start_voltage_source(0.01)
+    remote.source_voltage = 0.25
+    assert node.smu["a"].output and node.smu["a"].level_v == 0.25 and not master.smu["a"].output
+    assert remote.source_voltage == 0.25 and remote.measure_current() == pytest.approx(5e-5)
+    smu.write("node[2].smua.source.levelv = 300; node[3].smua.source.levelv = 1")
+    smu.write("node[3].smua.source.levelv = 1")
+    assert [code for code, _ in smu.check_errors()] == [-222, -286]
+    assert not node.errors
 
 
 def test_a_reply_with_errors_counted_raises_them():
@@ -96,7 +134,7 @@ def test_a_reply_with_errors_counted_raises_them():
         ) as smu,
         pytest.raises(InstrumentError, match="-222: Data out of range"),
     ):
-        smu.source_voltages({"a": 1.0})
+        smu.source_voltages({"smua": 1.0})
 
 
 def test_shutdown_returns_both_outputs_to_zero_and_off():
@@ -119,9 +157,10 @@ def test_shutdown_returns_both_outputs_to_zero_and_off():
         (lambda smu: setattr(smu.smua, "compliance_current", 2.0), "not in range"),
         (lambda smu: smu.smua.pulse_voltage_measure_current(1.0, 200e-9), "at least"),
         (lambda smu: smu.smua.pulse_voltage_measure_current(1.0, 1e-4, compliance_a=3.0), "not in range"),
-        (lambda smu: smu.source_voltages({"a": 0.1, "b": 201.0}), "not in range"),
-        (lambda smu: smu.source_voltages({"c": 0.1}), "channels a and b"),
-        (lambda smu: smu.measure_current_while_sourcing("a", -250.0, "b"), "not in range"),
+        (lambda smu: smu.source_voltages({"smua": 0.1, "smub": 201.0}), "not in range"),
+        (lambda smu: smu.source_voltages({"smuc": 0.1}), "not a 2600B SMU channel"),
+        (lambda smu: smu.linked_channel(33, "a"), "not a 2600B SMU channel"),
+        (lambda smu: smu.measure_current_while_sourcing("smua", -250.0, "smub"), "not in range"),
     ],
 )
 def test_out_of_range_requests_never_reach_the_instrument(action, match):
@@ -166,7 +205,7 @@ def test_the_emulator_measures_into_the_buffer_and_prints_several_values_with_ta
     smu.smub.start_voltage_source(0.01)
     smu.smua.start_voltage_source(0.01)
     emulator.timebase.advance(2.5)
-    reading = smu.measure_current_while_sourcing("a", 0.3, "a")
+    reading = smu.measure_current_while_sourcing("smua", 0.3, "smua")
     assert reading.current_a == pytest.approx(3e-5) and reading.timer_s == 2.5
     assert emulator.smu["a"].level_v == 0.0  # back at after_v
     assert smu.ask("print(smua.nvbuffer1.readings[1], smua.nvbuffer1.readings[2])") == "3.00000e-05\tnil"
