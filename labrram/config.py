@@ -29,6 +29,22 @@ Layout::
     max_read_v = 0.5
     max_width_s = 1e-3
     max_compliance_a = 1e-2
+
+    [instruments]                     # optional: the instruments of a matrix bench (else: direct)
+    visa_library = "@sim"             # "@sim", "@py" or "" (the system VISA)
+    matrix = { driver = "keithley707b", resource = "GPIB0::16::INSTR" }
+    smu1 = { driver = "keithley2600b", resource = "GPIB0::26::INSTR" }
+    smu2 = { driver = "keithley2600b", resource = "GPIB0::27::INSTR" }   # or tsp_link_node = 2
+
+    [wiring]                          # optional: the cabling (default: the roles below, lines in order)
+    selected_row = { smu = "smu1.a", matrix_row = "A" }
+    selected_col = { smu = "smu1.b", matrix_row = "B" }
+    unselected_rows = { smu = "smu2.a", matrix_row = "C" }   # leave out a role: those lines float
+    unselected_cols = { smu = "smu2.b", matrix_row = "D" }
+
+    [wiring.lines.A1]                 # the matrix column of word line 0, 1, ... and of bit line 0, 1, ...
+    rows = ["1-01", "1-02", "1-03", "1-04", "1-05", "1-06", "1-07", "1-08"]
+    cols = ["1-09", "1-10", "1-11", "1-12", "2-01", "2-02", "2-03", "2-04"]
 """
 
 from __future__ import annotations
@@ -41,6 +57,17 @@ from pathlib import Path
 from typing import Any
 
 from labrram.bench.base import ArrayGeometry
+from labrram.bench.matrix import (
+    DEFAULT_ROLES,
+    MATRIX_COLUMN,
+    MATRIX_ROWS,
+    ROLES,
+    SMU_CHANNEL,
+    LineWiring,
+    MatrixWiring,
+    RoleWiring,
+    consecutive_columns,
+)
 from labrram.bench.safety import SafetyLimits
 from labrram.errors import ConfigError
 from labrram.physics.parameters import BiasScheme, DeviceParameters
@@ -88,10 +115,11 @@ class BenchConfig:
     safety: SafetyLimits = field(default_factory=SafetyLimits)
     database_url: str | None = None
     instruments: InstrumentsConfig | None = None
+    wiring: MatrixWiring | None = None  # None: the default cabling (labrram.bench.factory.matrix_wiring)
 
 
 INSTRUMENT_DRIVERS = {"matrix": "keithley707b", "smu1": "keithley2600b", "smu2": "keithley2600b"}
-_TOP_KEYS = {"bench", "sample", "safety", "instruments"}
+_TOP_KEYS = {"bench", "sample", "safety", "instruments", "wiring"}
 _BENCH_KEYS = {"name", "seed", "read_duration_s", "database_url"}
 _SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
 _ARRAY_KEYS = {"name", "rows", "cols", "bias_scheme", "read_scheme"}
@@ -127,15 +155,96 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
     database_url = bench.get("database_url")
     if database_url is not None and not isinstance(database_url, str):
         raise ConfigError("bench.database_url", f"must be a string, got {database_url!r}")
+    parsed_sample = _sample(sample)
     return BenchConfig(
         name=_string(bench, "name", "bench."),
         seed=seed,
         read_duration_s=_positive(bench, "read_duration_s", "bench.", default=10e-6),
-        sample=_sample(sample),
+        sample=parsed_sample,
         safety=limits,
         database_url=database_url,
         instruments=_instruments(data["instruments"]) if "instruments" in data else None,
+        wiring=_wiring(_table(data, "wiring", required=False), parsed_sample.arrays),
     )
+
+
+def _wiring(table: Mapping[str, Any], arrays: tuple[ArrayGeometry, ...]) -> MatrixWiring | None:
+    """The [wiring] table: each role's SMU channel and matrix row, and the matrix column of each line.
+
+    Without the table: None, the default cabling (worked out when a matrix bench is built).
+    """
+    if not table:
+        return None
+    _reject_unknown(table, {*ROLES, "lines"}, "wiring.")
+    roles = _role_wiring(table) if any(role in table for role in ROLES) else dict(DEFAULT_ROLES)
+    lines = _line_wiring(_table(table, "lines"), arrays) if "lines" in table else default_lines(arrays)
+    return MatrixWiring(roles, lines)
+
+
+def default_lines(arrays: tuple[ArrayGeometry, ...]) -> dict[str, LineWiring]:
+    """Every array's word lines, then bit lines, on consecutive matrix columns."""
+    try:
+        return consecutive_columns([(array.name, array.rows, array.cols) for array in arrays])
+    except ValueError as error:
+        raise ConfigError("sample.arrays", str(error)) from None
+
+
+def _role_wiring(table: Mapping[str, Any]) -> dict[str, RoleWiring]:
+    roles: dict[str, RoleWiring] = {}
+    for role in ROLES:
+        if role not in table:
+            if role.startswith("selected"):
+                raise ConfigError(f"wiring.{role}", 'is missing (smu = "smu1.a", matrix_row = "A")')
+            continue
+        entry, prefix = table[role], f"wiring.{role}."
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"wiring.{role}", 'must be a table (smu = "smu1.a", matrix_row = "A")')
+        _reject_unknown(entry, {"smu", "matrix_row"}, prefix)
+        smu = SMU_CHANNEL.match(_string(entry, "smu", prefix))
+        if smu is None:
+            raise ConfigError(
+                prefix + "smu", f"must be smu1.a, smu1.b, smu2.a or smu2.b, got {entry['smu']!r}"
+            )
+        matrix_row = _string(entry, "matrix_row", prefix)
+        if len(matrix_row) != 1 or matrix_row not in MATRIX_ROWS:
+            raise ConfigError(prefix + "matrix_row", f"must be one of A-H, got {matrix_row!r}")
+        for other, wiring in roles.items():
+            if (wiring.instrument, wiring.channel) == smu.groups():
+                raise ConfigError(prefix + "smu", f"{entry['smu']} already plays {other}")
+            if wiring.matrix_row == matrix_row:
+                raise ConfigError(prefix + "matrix_row", f"row {matrix_row} already carries {other}")
+        roles[role] = RoleWiring(smu.group(1), smu.group(2), matrix_row)
+    return roles
+
+
+def _line_wiring(table: Mapping[str, Any], arrays: tuple[ArrayGeometry, ...]) -> dict[str, LineWiring]:
+    _reject_unknown(table, {array.name for array in arrays}, "wiring.lines.")
+    lines: dict[str, LineWiring] = {}
+    used: dict[str, str] = {}
+    for array in arrays:
+        entry = table.get(array.name)
+        if not isinstance(entry, Mapping):
+            raise ConfigError(
+                f"wiring.lines.{array.name}", "is missing: every array needs rows = [...], cols = [...]"
+            )
+        _reject_unknown(entry, {"rows", "cols"}, f"wiring.lines.{array.name}.")
+        columns = {}
+        for axis, count in (("rows", array.rows), ("cols", array.cols)):
+            key = f"wiring.lines.{array.name}.{axis}"
+            names = entry.get(axis)
+            if not isinstance(names, list) or len(names) != count:
+                raise ConfigError(key, f"must list {count} matrix columns, one per line in order")
+            for index, name in enumerate(names):
+                if not isinstance(name, str) or not MATRIX_COLUMN.match(name):
+                    raise ConfigError(
+                        key, f"{name!r} is not a matrix column (slot 1-6 - column 01-12, e.g. 1-07)"
+                    )
+                if name in used:
+                    raise ConfigError(key, f"column {name} is already wired to {used[name]}")
+                used[name] = f"{array.name} {axis[:-1]} {index}"
+            columns[axis] = tuple(names)
+        lines[array.name] = LineWiring(columns["rows"], columns["cols"])
+    return lines
 
 
 def _instruments(table: Any) -> InstrumentsConfig:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from labrram.bench.base import Bench
-from labrram.bench.instrumented import InstrumentBench, LineWiring, Role
+from labrram.bench.instrumented import InstrumentBench, Role
+from labrram.bench.matrix import DEFAULT_ROLES, MatrixWiring
 from labrram.bench.simulated import SimulatedBench
-from labrram.config import BenchConfig
+from labrram.config import BenchConfig, default_lines
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
 from labrram.drivers.simulated.emulator import SimulatedInstrument
@@ -18,7 +19,6 @@ from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
-from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
 from labrram.physics.chip import SimulatedChip
 
@@ -49,30 +49,14 @@ def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> Sim
     )
 
 
-MATRIX_ROLES = {"selected_row": "A", "selected_col": "B", "unselected_rows": "C", "unselected_cols": "D"}
-MATRIX_COLUMNS = 72  # six 8x12 cards
 SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
 
 
-def matrix_columns(config: BenchConfig) -> dict[str, LineWiring]:
-    """Word lines then bit lines of each array on consecutive matrix columns: 1-01 ... 6-12."""
-    lines: dict[str, LineWiring] = {}
-    used = 0
-    for geometry in config.sample.arrays:
-        names = [
-            f"{(used + k) // 12 + 1}-{(used + k) % 12 + 1:02d}" for k in range(geometry.rows + geometry.cols)
-        ]
-        used += len(names)
-        lines[geometry.name] = LineWiring(tuple(names[: geometry.rows]), tuple(names[geometry.rows :]))
-    if used > MATRIX_COLUMNS:
-        raise ConfigError(
-            "sample.arrays", f"{used} array lines; a 707B with six cards reaches {MATRIX_COLUMNS}"
-        )
-    return lines
-
-
-# The instrument layout: matrix rows A-D carry smu1.a, smu1.b, smu2.a, smu2.b in the bench's roles.
-CHANNELS = {"A": ("smu1", "a"), "B": ("smu1", "b"), "C": ("smu2", "a"), "D": ("smu2", "b")}
+def matrix_wiring(config: BenchConfig) -> MatrixWiring:
+    """The configuration's cabling: its [wiring], or the default roles with lines in order."""
+    if config.wiring is not None:
+        return config.wiring
+    return MatrixWiring(dict(DEFAULT_ROLES), default_lines(config.sample.arrays))
 
 
 @dataclass(frozen=True)
@@ -95,16 +79,17 @@ def simulated_lab(config: BenchConfig, tsp_link_node: int | None = None) -> Simu
     """
     chip = simulated_chip(config)
     matrix = Simulated707B()
+    cabling = matrix_wiring(config)
     columns = {}
-    for name, wiring in matrix_columns(config).items():
-        columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(wiring.rows)}
-        columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(wiring.cols)}
+    for name, lines in cabling.lines.items():
+        columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(lines.rows)}
+        columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(lines.cols)}
     wiring_model = SimulatedWiring(chip, matrix, columns)
     smus = {name: Simulated2600B(Resistor(0.0), Resistor(0.0), chip) for name in ("smu1", "smu2")}
-    for matrix_row, (instrument, channel) in CHANNELS.items():
-        state = smus[instrument].smu[channel]
-        state.load = wiring_model.load(matrix_row)
-        wiring_model.attach(matrix_row, state)
+    for role in cabling.roles.values():
+        state = smus[role.instrument].smu[role.channel]
+        state.load = wiring_model.load(role.matrix_row)
+        wiring_model.attach(role.matrix_row, state)
     if tsp_link_node is not None:
         smus["smu1"].link(tsp_link_node, smus["smu2"])
     return SimulatedLab(chip, matrix, smus)
@@ -129,20 +114,20 @@ def connect_bench(
     smus = {name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name) for name in connected}
     for smu in smus.values():
         smu.set_precision(14)  # full double precision in every printed reading and timer value
+    cabling = matrix_wiring(config)
     roles = {}
-    for role, matrix_row in MATRIX_ROLES.items():
-        instrument, channel = CHANNELS[matrix_row]
-        if instrument in smus:
-            smu_channel = getattr(smus[instrument], f"smu{channel}")
+    for role, wiring in cabling.roles.items():
+        if wiring.instrument in smus:
+            smu_channel = getattr(smus[wiring.instrument], f"smu{wiring.channel}")
         else:
-            smu_channel = smus["smu1"].linked_channel(tsp_link_node, channel)
-        roles[role] = Role(smu_channel, matrix_row, instrument)
+            smu_channel = smus["smu1"].linked_channel(tsp_link_node, wiring.channel)
+        roles[role] = Role(smu_channel, wiring.matrix_row, wiring.instrument)
     return InstrumentBench(
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
         matrix,
         roles,
-        matrix_columns(config),
+        cabling.lines,
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
         clock=smus["smu1"] if instrument_clock else None,

@@ -18,14 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
+from labrram.bench.matrix import ROLES, LineWiring, crosspoint
 from labrram.bench.safety import SafetyLimits
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, Keithley2600B, SMUChannel
 from labrram.errors import InstrumentError, LabrramError
 from labrram.physics.bias import unselected_levels
 from labrram.physics.parameters import ArrayKind, BiasScheme
-
-ROLES = ("selected_row", "selected_col", "unselected_rows", "unselected_cols")
 
 
 @dataclass(frozen=True)
@@ -35,20 +34,6 @@ class Role:
     channel: SMUChannel
     matrix_row: str
     instrument: str
-
-
-@dataclass(frozen=True)
-class LineWiring:
-    """The matrix column, "<slot>-<column>" such as "1-07", that each word and bit line is on."""
-
-    rows: tuple[str, ...]
-    cols: tuple[str, ...]
-
-
-def crosspoint(column: str, matrix_row: str) -> str:
-    """The 707B crosspoint joining a matrix row to a column: ("1-07", "B") -> "1B07"."""
-    slot, number = column.split("-")
-    return f"{slot}{matrix_row}{number}"
 
 
 class InstrumentBench(Bench):

@@ -31,10 +31,14 @@ class BenchCase:
     close: Callable[[], None] = lambda: None
 
 
-def suite_config(seed: int = 5) -> BenchConfig:
-    """A small quiet TiO2 passive bench: no stuck devices, so every device responds."""
+def suite_config(seed: int = 5, wiring: dict | None = None) -> BenchConfig:
+    """A small quiet TiO2 passive bench: no stuck devices, so every device responds.
+
+    ``wiring``: a [wiring] table (else the default cabling).
+    """
     return parse_config(
         {
+            **({"wiring": wiring} if wiring is not None else {}),
             "bench": {"name": "suite", "seed": seed, "read_duration_s": 1e-4},
             "sample": {
                 "chip": "suite-chip",
@@ -87,24 +91,30 @@ def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda
         return all(smu.level_v == 0.0 and not smu.output for smu in smus) and not lab.matrix.closed
 
     def fail_next_operation(error: BaseException) -> None:
-        # Fails in the driver's connection, as a dropped transport or a Ctrl-C there would.
-        adapter = lab_bench_adapter(bench)
-        original = adapter.write
+        # Fails in a driver's connection, as a dropped transport or a Ctrl-C there would.
+        adapters = lab_bench_adapters(bench)
+        originals = {id(adapter): adapter.write for adapter in adapters}
 
-        def fail(command: str, **kwargs: object) -> None:
-            if "PulseVMeasureI" in command or ".measure.i(" in command:
-                adapter.write = original
-                raise error
-            original(command, **kwargs)
+        def failing(adapter):
+            def fail(command: str, **kwargs: object) -> None:
+                if "PulseVMeasureI" in command or ".measure.i(" in command:
+                    for each in adapters:
+                        each.write = originals[id(each)]
+                    raise error
+                originals[id(adapter)](command, **kwargs)
 
-        adapter.write = fail
+            return fail
+
+        for adapter in adapters:
+            adapter.write = failing(adapter)
 
     return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation, close)
 
 
-def lab_bench_adapter(bench: Bench):
-    """The connection of the SMU that pulses and reads (smu1)."""
-    return bench.roles["selected_row"].channel.parent.adapter
+def lab_bench_adapters(bench: Bench) -> list:
+    """The connections of the SMUs that pulse and sense."""
+    adapters = {id(r.channel.parent.adapter): r.channel.parent.adapter for r in bench.roles.values()}
+    return list(adapters.values())
 
 
 def simulated_instruments_case() -> BenchCase:
@@ -114,6 +124,21 @@ def simulated_instruments_case() -> BenchCase:
 def tsp_link_instruments_case() -> BenchCase:
     """smu2 reached over smu1's TSP-Link: a pulse and its bias in one message."""
     return lab_case(*simulated_instrument_bench(suite_config(), tsp_link_node=2))
+
+
+# Another probe card: lines on scattered columns of three cards, the roles on other rows and channels
+# (the selected word line on smu2, so a read goes to two instruments).
+SCATTERED_WIRING = {
+    "selected_row": {"smu": "smu2.a", "matrix_row": "F"},
+    "selected_col": {"smu": "smu1.b", "matrix_row": "C"},
+    "unselected_rows": {"smu": "smu1.a", "matrix_row": "H"},
+    "unselected_cols": {"smu": "smu2.b", "matrix_row": "A"},
+    "lines": {"A1": {"rows": ["3-12", "1-01", "2-07", "1-09"], "cols": ["2-01", "3-03", "1-12", "2-08"]}},
+}
+
+
+def scattered_wiring_case() -> BenchCase:
+    return lab_case(*simulated_instrument_bench(suite_config(wiring=SCATTERED_WIRING)))
 
 
 def tcp_instruments_case() -> BenchCase:
@@ -133,5 +158,6 @@ BENCH_CASES: dict[str, Callable[[], BenchCase]] = {
     "direct-simulated": direct_simulated_case,
     "simulated-instruments": simulated_instruments_case,
     "tsp-link-instruments": tsp_link_instruments_case,
+    "scattered-wiring-instruments": scattered_wiring_case,
     "tcp-instruments": tcp_instruments_case,
 }

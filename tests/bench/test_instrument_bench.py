@@ -21,7 +21,7 @@ from labrram.drivers.simulated.server import InstrumentServer
 from labrram.errors import InstrumentError
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 from labrram.records import Result
-from tests.bench.cases import suite_config
+from tests.bench.cases import SCATTERED_WIRING, suite_config
 
 # The 2600B cannot source the 200 ns pulses of seed 002: 100 us pulses at lower amplitudes instead.
 WIDE = AlibartSettings(
@@ -46,6 +46,26 @@ def test_selecting_a_device_routes_each_line_to_its_role():
     # word lines on columns 1-01..1-04, bit lines on 1-05..1-08; roles on matrix rows A-D
     assert lab.matrix.closed == {"1A02", "1C01", "1C03", "1C04", "1B07", "1D05", "1D06", "1D08"}
     assert all(smu.output for emulator in lab.smus.values() for smu in emulator.smu.values())
+
+
+def test_a_bench_cabled_its_own_way_closes_the_crosspoints_its_wiring_names():
+    bench, lab = simulated_instrument_bench(suite_config(wiring=SCATTERED_WIRING))
+    bench.select(1, 2)
+    # word line 1 on 1-01 to F (selected), the others to H; bit line 2 on 1-12 to C, the others to A
+    assert lab.matrix.closed == {"1F01", "3H12", "2H07", "1H09", "1C12", "2A01", "3A03", "2A08"}
+
+
+def test_without_unselected_roles_the_other_lines_float():
+    wiring = {key: SCATTERED_WIRING[key] for key in ("selected_row", "selected_col", "lines")}
+    bench, lab = simulated_instrument_bench(suite_config(wiring=wiring))
+    bench.select(1, 2)
+    assert lab.matrix.closed == {"1F01", "1C12"}
+    before = lab.chip.arrays["A1"].conductance_s()
+    bench.pulse(1.8, 1e-4)
+    changed = np.argwhere(
+        np.abs(lab.chip.arrays["A1"].conductance_s() - before) > 20e-6
+    )  # switched, not relaxed
+    assert changed.tolist() == [[1, 2]]  # only the device between the two driven lines
 
 
 def test_v_third_bias_puts_the_scheme_on_the_unselected_lines_during_a_pulse():
@@ -117,11 +137,13 @@ def test_the_same_tuning_run_reaches_its_targets_through_either_bench(make):
         assert abs(result.values["achieved_s"] / result.values["target_s"] - 1) <= 0.02
 
 
-@pytest.mark.parametrize("tsp_link_node", [None, 2])
-def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed(tsp_link_node):
+@pytest.mark.parametrize(("tsp_link_node", "wiring"), [(None, None), (2, None), (None, SCATTERED_WIRING)])
+def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed(tsp_link_node, wiring):
     direct = direct_simulated_bench(suite_config(seed=4), pulse_off_s=MIN_PULSE_WIDTH_S)
     direct_results = [r for r in tune_devices(direct, TARGETS, WIDE) if isinstance(r, Result)]
-    in_process, lab = simulated_instrument_bench(suite_config(seed=4), tsp_link_node=tsp_link_node)
+    in_process, lab = simulated_instrument_bench(
+        suite_config(seed=4, wiring=wiring), tsp_link_node=tsp_link_node
+    )
     driver_results = [r for r in tune_devices(in_process, TARGETS, WIDE) if isinstance(r, Result)]
     np.testing.assert_array_equal(
         lab.chip.arrays["A1"].conductance_s(), direct.chip.arrays["A1"].conductance_s()
