@@ -4,9 +4,10 @@ PyMeasure's driver has the mainframe, module discovery, sweeps and data formats 
 RRAM pulse + verify needs: ``MM 3,ch`` selects pulsed spot, ``PT hold,width,period`` the timing,
 ``PV ch,range,base,pulse,Icomp`` the pulse, and ``XE`` runs it; the current measured during the pulse
 comes back in the output data. DC spot is ``DV ch,range,V,Icomp`` and ``TI ch,range``. Errors: ``ERRX?``.
-The SMU pulse limits below (width 500 us-2 s, period 5 ms-5 s, period >= width + 2 ms) are those of the
-B1500's SMU pulse generation as recalled from its programming guide; check them against the modules
-installed.
+The SMU pulse limits below are the B1500A User's Guide's (pulse width 0.5 ms-2 s, period 5 ms-5 s, both
+with 100 us resolution); without a period the driver asks for what the instrument's AUTO period would be
+(5 ms while the width is 3 ms or less, width + 2 ms up to 100 ms, width + 10 ms beyond), and refuses a
+period shorter than width + 2 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from labrram.errors import InstrumentError
 MIN_PULSE_WIDTH_S, MAX_PULSE_WIDTH_S = 500e-6, 2.0
 MIN_PERIOD_S, MAX_PERIOD_S = 5e-3, 5.0
 MIN_PERIOD_MARGIN_S = 2e-3
+LONG_PULSE_S, LONG_PULSE_MARGIN_S = 100e-3, 10e-3
+
+
+def auto_period_s(width_s: float) -> float:
+    """The pulse period the B1500A's AUTO setting gives a pulse of ``width_s``."""
+    if width_s > LONG_PULSE_S:
+        return width_s + LONG_PULSE_MARGIN_S
+    return max(MIN_PERIOD_S, width_s + MIN_PERIOD_MARGIN_S)
+
+
 VALUE = re.compile(r"[+-]\d+(?:\.\d+)?E[+-]\d+")
 ERROR = re.compile(r'^\s*([+-]?\d+)\s*,\s*"(.*)"\s*$')
 
@@ -67,7 +78,7 @@ class KeysightB1500A(AgilentB1500):
             raise ValueError(
                 f"pulse width {width_s:g} s is outside {MIN_PULSE_WIDTH_S:g}-{MAX_PULSE_WIDTH_S:g} s"
             )
-        period = period_s if period_s is not None else max(MIN_PERIOD_S, width_s + MIN_PERIOD_MARGIN_S)
+        period = period_s if period_s is not None else auto_period_s(width_s)
         if not (MIN_PERIOD_S <= period <= MAX_PERIOD_S and period >= width_s + MIN_PERIOD_MARGIN_S):
             raise ValueError(f"pulse period {period:g} s: needs 5 ms-5 s and at least width + 2 ms")
         self.write(f"MM 3,{int(channel)}")

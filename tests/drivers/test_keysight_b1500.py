@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymeasure.test import expected_protocol
 
-from labrram.drivers.keysight_b1500 import KeysightB1500A, data_value
+from labrram.drivers.keysight_b1500 import KeysightB1500A, auto_period_s, data_value
 from labrram.drivers.simulated.keithley2600b import Resistor
 from labrram.drivers.simulated.keysight_b1500 import SimulatedB1500A
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary
@@ -46,6 +46,13 @@ def test_errx_errors_are_raised_with_the_command():
         pytest.raises(InstrumentError, match="150: Channel not connected"),
     ):
         analyzer.raise_errors("pulse")
+
+
+@pytest.mark.parametrize(
+    ("width_s", "period_s"), [(1e-3, 5e-3), (3e-3, 5e-3), (50e-3, 52e-3), (0.2, 0.21), (2.0, 2.01)]
+)
+def test_without_a_period_the_driver_asks_for_the_instruments_auto_period(width_s, period_s):
+    assert auto_period_s(width_s) == pytest.approx(period_s)
 
 
 @pytest.mark.parametrize(("width_s", "period_s"), [(100e-6, None), (3.0, None), (1e-3, 2e-3)])
