@@ -179,6 +179,27 @@ def test_an_instrument_error_mid_run_stops_with_outputs_off_and_the_matrix_open(
     assert all(not smu.output and smu.level_v == 0 for e in lab.smus.values() for smu in e.smu.values())
 
 
+def test_an_error_on_the_tsp_link_node_stops_the_run_with_every_output_off():
+    bench, lab = simulated_instrument_bench(suite_config(), tsp_link_node=2)
+    bench.select(2, 2)
+    node = lab.smus["smu2"]
+    original = node._assign
+
+    def refuse(smu, attribute: str, value: str) -> None:
+        if attribute == "source.levelv" and float(value) != 0.0:
+            raise CommandError(-286, "TSP Runtime error at line 1: node 2 interlock open")
+        original(smu, attribute, value)
+
+    node._assign = refuse
+    with pytest.raises(InstrumentError) as failure:
+        bench.pulse(1.2, 1e-4)
+    assert failure.value.instrument == "smu1"  # the message went through the TSP-Link master
+    assert "node 2 interlock" in failure.value.message
+    assert not lab.matrix.closed
+    assert all(not smu.output and smu.level_v == 0 for e in lab.smus.values() for smu in e.smu.values())
+    assert not lab.smus["smu1"].errors  # read out of the master's queue into the InstrumentError
+
+
 def test_a_timeout_becomes_an_instrument_error():
     bench, lab = simulated_instrument_bench(suite_config())
     bench.select(0, 1)
