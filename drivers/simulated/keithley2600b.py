@@ -162,7 +162,8 @@ class Simulated2600B(SimulatedTSPInstrument):
                     TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: unsupported function {value}"
                 )
             return
-        number = _number(OUTPUT_STATE.get(CONSTANT.sub(r"\1", value.strip()), value.strip()))
+        value = value.strip()
+        number = _number(OUTPUT_STATE.get(CONSTANT.sub(r"\1", value), value) if "OUTPUT_" in value else value)
         if attribute == "source.levelv":
             if abs(number) > 200:
                 raise CommandError(-222, "Data out of range")

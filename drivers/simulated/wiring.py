@@ -22,6 +22,8 @@ from labrram.drivers.simulated.keithley2600b import SMUState
 from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR
 from labrram.physics.chip import SimulatedChip
 
+CELL_CACHE_SIZE = 256  # cell voltages kept for as many combinations of source levels
+
 
 @dataclass(frozen=True)
 class ArrayLine:
@@ -65,6 +67,7 @@ class SimulatedWiring:
         self._routed_for: frozenset[str] | None = None
         self._routing: dict[str, ArrayRouting] = {}
         self._reached: dict[str, list[str]] = {}
+        self._cells: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def attach(self, matrix_row: str, smu: SMUState) -> None:
         """Wire an SMU channel to a matrix row (A-H)."""
@@ -95,6 +98,7 @@ class SimulatedWiring:
                 for source, matrix_row in enumerate(self._sources)
             }
             self._routed_for = closed
+            self._cells.clear()
         return self._routing
 
     def _route(self, closed: frozenset[str]) -> dict[str, ArrayRouting]:
@@ -148,6 +152,30 @@ class SimulatedWiring:
         cols_by[np.isnan(cols_v)] = -1
         return rows_v, cols_v, rows_by, cols_by
 
+    def cells(self, array: str, matrix_row: str, level_v: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cell voltages (flat), the signs with which each cell's current reaches the SMU on ``matrix_row``
+        while it is at ``level_v``, and the cells under voltage; read-only, kept while nothing changes.
+        """
+        self.routing()
+        key = (array, matrix_row, level_v, *((smu.level_v, smu.output) for smu in self._sources.values()))
+        found = self._cells.get(key)
+        if found is not None:
+            return found
+        rows_v, cols_v, rows_by, cols_by = self.line_potentials(array, matrix_row, level_v)
+        voltages = np.subtract.outer(rows_v, cols_v).ravel()
+        voltages[np.isnan(voltages)] = 0.0  # a floating line puts no voltage on its cells
+        source = self.source_index(matrix_row)
+        signs = np.subtract.outer(
+            (rows_by == source).astype(float), (cols_by == source).astype(float)
+        ).ravel()
+        found = (voltages, signs, np.flatnonzero(voltages))
+        for part in found:
+            part.setflags(write=False)
+        if len(self._cells) >= CELL_CACHE_SIZE:
+            self._cells.clear()
+        self._cells[key] = found
+        return found
+
     def arrays_reached(self, matrix_row: str) -> list[str]:
         """Arrays with a line connected to the matrix row."""
         self.routing()
@@ -161,22 +189,11 @@ class WiredLoad:
         self.wiring = wiring
         self.matrix_row = matrix_row
 
-    def _cells(self, array: str, level_v: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cell voltages (flat), and the signs with which each cell's current reaches this SMU."""
-        rows_v, cols_v, rows_by, cols_by = self.wiring.line_potentials(array, self.matrix_row, level_v)
-        voltages = np.subtract.outer(rows_v, cols_v).ravel()
-        voltages[np.isnan(voltages)] = 0.0  # a floating line puts no voltage on its cells
-        source = self.wiring.source_index(self.matrix_row)
-        mine_rows = (rows_by == source).astype(float)
-        mine_cols = (cols_by == source).astype(float)
-        signs = np.subtract.outer(mine_rows, mine_cols).ravel()
-        return voltages, signs, np.flatnonzero(voltages)
-
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
         """Every cell under voltage switches for ``width_s``; this SMU's current limit binds its own cells."""
         current = 0.0
         for array in self.wiring.arrays_reached(self.matrix_row):
-            voltages, signs, _ = self._cells(array, level_v)
+            voltages, signs, _ = self.wiring.cells(array, self.matrix_row, level_v)
             compliance = np.where(signs != 0, limit_a, np.inf)
             currents = self.wiring.chip.arrays[array].apply_voltage(
                 slice(None), voltages, width_s, compliance
@@ -188,7 +205,7 @@ class WiredLoad:
     def measure(self, level_v: float, duration_s: float) -> float:
         current = 0.0
         for array in self.wiring.arrays_reached(self.matrix_row):
-            voltages, signs, driven = self._cells(array, level_v)
+            voltages, signs, driven = self.wiring.cells(array, self.matrix_row, level_v)
             mine = driven[signs[driven] != 0]
             if mine.size:
                 sense = self.wiring.chip.arrays[array].measure_line_current(
