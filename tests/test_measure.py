@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -164,7 +166,7 @@ def instruments_file(tmp_path: Path, library: str, resources: dict[str, str], cl
     return path
 
 
-def tune_with_wide_pulses(config: Path, database: str, devices: str) -> int:
+def tune_with_wide_pulses(config: Path, database: str, devices: str, *more: str) -> int:
     """`labrram measure tuning` with pulses an SMU can make."""
     args = [
         "measure",
@@ -177,7 +179,7 @@ def tune_with_wide_pulses(config: Path, database: str, devices: str) -> int:
         "--devices",
         devices,
     ]
-    return main([*args, *(f"--param={p}" for p in WIDE_PULSES)])
+    return main([*args, *more, *(f"--param={p}" for p in WIDE_PULSES)])
 
 
 def test_measure_runs_through_the_drivers_on_simulated_instruments(tmp_path, capsys):
@@ -200,3 +202,34 @@ def test_measure_runs_over_tcp_to_the_instrument_server(tmp_path, capsys):
     tuning = results(open_database(database), "tuning")
     assert len(tuning) == 1 and tuning["success"].all()
     assert lab.chip.now_s > 0  # the server's chip was the one programmed
+
+
+def test_instruments_switched_off_mid_run_fail_it_keeping_every_record_and_it_resumes(tmp_path, capsys):
+    placeholder = {"matrix": "x", "smu1": "x", "smu2": "x"}
+    lab = simulated_lab(load_config(instruments_file(tmp_path, "@py", placeholder, "instrument")))
+    server = InstrumentServer(lab.emulators()).start()
+    pulses_given = []
+    original = lab.smus["smu1"]._pulse
+
+    def switching_off_after_10_pulses(*args: float) -> None:
+        original(*args)
+        pulses_given.append(args)
+        if len(pulses_given) == 10:
+            threading.Thread(target=server.stop).start()
+
+    lab.smus["smu1"]._pulse = switching_off_after_10_pulses
+    database = f"sqlite:///{tmp_path / 'off.db'}"
+    config = instruments_file(tmp_path, "@py", server.resources, "instrument")
+    assert tune_with_wide_pulses(config, database, "A1:0-1:0-1") == 2
+    assert re.search(r"labrram: error: (matrix|smu1|smu2): command .+ failed", capsys.readouterr().err)
+    engine = open_database(database)
+    assert runs(engine)["status"].iloc[0] == "failed"
+    assert len(pulses(engine)) >= 9  # every pulse answered before the instruments went off
+
+    fresh = simulated_lab(load_config(config))
+    with InstrumentServer(fresh.emulators()) as restarted:
+        config = instruments_file(tmp_path, "@py", restarted.resources, "instrument")
+        assert tune_with_wide_pulses(config, database, "A1:0-1:0-1", "--resume", "1") == 0
+    tuning = results(engine, "tuning", Selection(runs=[1]))
+    assert sorted(zip(tuning["row"], tuning["col"], strict=True)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert runs(engine)["status"].iloc[0] == "completed"

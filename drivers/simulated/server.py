@@ -3,11 +3,13 @@
 Clients (pyvisa-py, as ``TCPIP0::127.0.0.1::<port>::SOCKET``) send newline-terminated commands and read
 newline-terminated replies. One client at a time per instrument: a second one is told so and
 disconnected. The server binds to 127.0.0.1 unless told otherwise. One lock serializes every emulator
-of a lab, since they share one simulated chip.
+of a lab, since they share one simulated chip. Stopping the server drops its clients' connections too,
+as switching the instruments off would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -30,6 +32,7 @@ class _InstrumentHandler(socketserver.StreamRequestHandler):
         if not self.server.client_slot.acquire(blocking=False):
             self.wfile.write(BUSY_MESSAGE)
             return
+        self.server.connections.add(self.request)
         try:
             for raw in self.rfile:
                 if hasattr(
@@ -46,7 +49,10 @@ class _InstrumentHandler(socketserver.StreamRequestHandler):
                     self.wfile.write(
                         (reply + self.server.emulator.terminator).encode("ascii", errors="replace")
                     )
+        except OSError:  # the connection was dropped (by the client, or by stopping the server)
+            pass
         finally:
+            self.server.connections.discard(self.request)
             self.server.client_slot.release()
 
 
@@ -61,6 +67,13 @@ class _InstrumentTCPServer(socketserver.ThreadingTCPServer):
         self.emulator = emulator
         self.lab_lock = lab_lock
         self.client_slot = threading.Lock()
+        self.connections: set[socket.socket] = set()
+
+    def drop_connections(self) -> None:
+        """Cut every client off, as an instrument switched off would."""
+        for connection in list(self.connections):
+            with contextlib.suppress(OSError):  # already gone
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class InstrumentServer:
@@ -91,8 +104,11 @@ class InstrumentServer:
         return self
 
     def stop(self) -> None:
+        """Stop listening and drop every client connection."""
         for server in self._servers.values():
+            server.drop_connections()  # at once: stopping the accept loop takes up to half a second
             server.shutdown()
+            server.drop_connections()  # and any client that came in meanwhile
             server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -31,6 +31,9 @@ class DeviceAddress(NamedTuple):
     row: int
     col: int
 
+    def __str__(self) -> str:
+        return f"{self.array} row {self.row} col {self.col}"
+
 
 @dataclass(frozen=True)
 class ArrayGeometry:
