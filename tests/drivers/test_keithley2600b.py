@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from pymeasure.test import expected_protocol
 
 from labrram.drivers.keithley2600b import Keithley2600B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.server import InstrumentServer
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.errors import InstrumentError
 
@@ -252,3 +254,17 @@ def test_any_command_is_executed_or_leaves_an_error_never_a_crash(command):
     first = command.split(";")[0].strip()
     if first and not LOOSELY_VALID.match(first):
         assert emulator.errors and not replies
+
+
+def test_a_delay_longer_than_the_timeout_is_awaited_in_full():
+    emulator = Simulated2600B(Resistor(1e-4), Resistor(1e-4))
+    emulator.timebase.advance = time.sleep  # a real instrument really waits
+    with InstrumentServer({"smu": emulator}) as server:
+        smu = Keithley2600B(visa_adapter("@py", server.resources["smu"]))
+        smu.adapter.connection.timeout = 100  # ms
+        started = time.monotonic()
+        smu.delay(0.3)
+        assert time.monotonic() - started >= 0.3
+        assert smu.adapter.connection.timeout == 100  # back as it was
+        assert smu.error_count() == 0
+        smu.adapter.close()
