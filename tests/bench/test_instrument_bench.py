@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -150,6 +153,52 @@ def test_the_direct_and_the_driver_bench_give_the_same_conductances_for_a_seed(t
     )
     assert lab.chip.now_s == direct.chip.now_s
     assert [r.values["pulses"] for r in driver_results] == [r.values["pulses"] for r in direct_results]
+
+
+SUITE_FILE = """\
+[bench]
+name = "suite"
+seed = 4
+read_duration_s = 1e-4
+
+[sample]
+chip = "suite-chip"
+preset = "tio2-passive-8x8"
+overrides = { stuck_hrs_fraction = 0.0, stuck_lrs_fraction = 0.0 }
+arrays = [{ name = "A1", rows = 4, cols = 4 }]
+
+[safety]
+max_positive_v = 2.0
+max_negative_v = 2.4
+max_read_v = 0.4
+max_width_s = 1e-4
+max_compliance_a = 1e-3
+"""
+
+
+def test_a_sim_server_process_gives_the_in_process_readings_for_a_seed(tmp_path):
+    """With the test above (direct = in process, in conductances), this closes the chain to sim-server.
+
+    Readings, not the chip, are compared here: the chip lives in the server process. (The direct bench
+    reads the same conductances with the noise floor's sign flipped: its sense is not a bit-line SMU.)
+    """
+    bench_file = tmp_path / "suite.toml"
+    bench_file.write_text(SUITE_FILE, encoding="utf-8")
+    config = load_config(bench_file)
+    assert config == suite_config(seed=4)  # the same bench as in the test above
+    in_process, _ = simulated_instrument_bench(config)
+    expected = [r.values for r in tune_devices(in_process, TARGETS, WIDE) if isinstance(r, Result)]
+    command = [sys.executable, "-m", "labrram.cli", "sim-server", "--config", str(bench_file), "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [server.stdout.readline() for _ in range(4)]
+        bench = connect_bench(config, dict(line.split() for line in lines[1:]), "@py", instrument_clock=True)
+        measured = [r.values for r in tune_devices(bench, TARGETS, WIDE) if isinstance(r, Result)]
+        bench.disconnect()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert measured == expected  # every pulse count and every conductance read back, bit for bit
 
 
 def test_the_instrument_path_is_reproducible_for_a_seed():
