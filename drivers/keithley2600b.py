@@ -31,6 +31,9 @@ MAX_VOLTAGE_V = 200.0
 MAX_CURRENT_A = 1.5
 MIN_PULSE_WIDTH_S = 100e-6
 MIN_NPLC, MAX_NPLC = 0.001, 25.0
+# 2636B current measure ranges (full scale, A); a reading beyond a fixed range prints as 9.91e37.
+CURRENT_RANGES_A = (100e-12, 1e-9, 10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5)
+OVERRANGE_READING = 9.91e37
 CHANNEL_NAME = re.compile(r"^(node\[([1-9]|[12]\d|3[0-2])\]\.)?smu[ab]$")  # TSP-Link nodes 1-32
 # A global variable on the instrument: its timer when an operation began, printed with the reading.
 START = "labrram_start_s"
@@ -44,8 +47,16 @@ class TimedCurrent(NamedTuple):
     timer_s: float
 
 
+def current_reading(text: str) -> float:
+    """A printed current (A); refuses the over-range value the 2600B prints beyond a fixed range."""
+    value = float(text)
+    if abs(value) >= OVERRANGE_READING:
+        raise ValueError(f"over range: the SMU read {text.strip()}, a current beyond its fixed measure range")
+    return value
+
+
 def _timed(fields: list[str]) -> TimedCurrent:
-    return TimedCurrent(float(fields[0]), float(fields[1]))
+    return TimedCurrent(current_reading(fields[0]), float(fields[1]))
 
 
 def tsp_channel(name: str) -> str:
@@ -62,6 +73,18 @@ def level_statements(levels_v: Mapping[str, float]) -> list[str]:
         strict_range(level_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
         statements.append(f"{tsp_channel(channel)}.source.levelv = {tsp_value(level_v)}")
     return statements
+
+
+def tsp_switch(attribute: str, what: str):
+    """A declarative on/off attribute of an SMU (True/False, sent and printed as 1/0)."""
+    return Channel.control(
+        f"print({{ch}}.{attribute})",
+        f"{{ch}}.{attribute} = %d",
+        f"Control {what} (True: on).",
+        map_values=True,
+        values={True: 1, False: 0},
+        get_process=lambda reply: int(float(reply)),
+    )
 
 
 class SMUChannel(Channel):
@@ -94,35 +117,50 @@ class SMUChannel(Channel):
         set_process=tsp_value,
         get_process=float,
     )
-    output_enabled = Channel.control(
-        "print({ch}.source.output)",
-        "{ch}.source.output = %d",
-        "Control whether the output is on (True) or off (False).",
-        map_values=True,
-        values={True: 1, False: 0},
-        get_process=lambda reply: int(float(reply)),
+    measure_range_i = Channel.control(
+        "print({ch}.measure.rangei)",
+        "{ch}.measure.rangei = %s",
+        "Control the current measure range (A): setting a current fixes the smallest range holding it.",
+        validator=strict_range,
+        values=[0, MAX_CURRENT_A],
+        set_process=tsp_value,
+        get_process=float,
     )
+    measure_autorange_i = tsp_switch(
+        "measure.autorangei", "current measure autoranging (off: the range stays)"
+    )
+    output_enabled = tsp_switch("source.output", "whether the output is on")
 
     def source_voltage_mode(self) -> None:
         """Source DC volts (and measure current)."""
         self.write("{ch}.source.func = {ch}.OUTPUT_DCVOLTS")
 
-    def start_voltage_source(self, nplc: float) -> None:
-        """Source DC volts at 0 V with the output on, integrating ``nplc``; one checked message."""
+    def start_voltage_source(self, nplc: float, current_range_a: float | None = None) -> None:
+        """Source DC volts at 0 V with the output on, integrating ``nplc``; one checked message.
+
+        ``current_range_a`` fixes the current measure range (faster than autorange; a larger current
+        then reads as over range), None leaves autorange on.
+        """
         strict_range(nplc, [MIN_NPLC, MAX_NPLC])
         smu = self.id
+        if current_range_a is None:
+            current_range = f"{smu}.measure.autorangei = 1"
+        else:
+            strict_range(current_range_a, [CURRENT_RANGES_A[0], MAX_CURRENT_A])
+            current_range = f"{smu}.measure.rangei = {tsp_value(current_range_a)}"
         self.parent.run_checked(
             [
                 f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
                 f"{smu}.source.levelv = 0",
                 f"{smu}.measure.nplc = {tsp_value(nplc)}",
+                current_range,
                 f"{smu}.source.output = 1",
             ]
         )
 
     def measure_current(self) -> float:
         """One current measurement (A) at the present source level."""
-        return float(self.parent.run_checked([], [f"{self.id}.measure.i()"])[0])
+        return current_reading(self.parent.run_checked([], [f"{self.id}.measure.i()"])[0])
 
     def pulse_voltage_measure_current(
         self,

@@ -6,6 +6,7 @@ Layout::
     name = "sim-bench"
     seed = 7                          # seeds the simulated chip
     read_duration_s = 10e-6
+    read_current_range_a = 1e-3       # optional: a fixed current range for reads (else autorange)
     database_url = "sqlite:///labrram.db"   # optional
 
     [sample]
@@ -116,11 +117,12 @@ class BenchConfig:
     database_url: str | None = None
     instruments: InstrumentsConfig | None = None
     wiring: MatrixWiring | None = None  # None: the default cabling (labrram.bench.factory.matrix_wiring)
+    read_current_range_a: float | None = None  # a fixed current range for reads; None: autorange
 
 
 INSTRUMENT_DRIVERS = {"matrix": "keithley707b", "smu1": "keithley2600b", "smu2": "keithley2600b"}
 _TOP_KEYS = {"bench", "sample", "safety", "instruments", "wiring"}
-_BENCH_KEYS = {"name", "seed", "read_duration_s", "database_url"}
+_BENCH_KEYS = {"name", "seed", "read_duration_s", "read_current_range_a", "database_url"}
 _SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
 _ARRAY_KEYS = {"name", "rows", "cols", "bias_scheme", "read_scheme"}
 
@@ -165,6 +167,11 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
         database_url=database_url,
         instruments=_instruments(data["instruments"]) if "instruments" in data else None,
         wiring=_wiring(_table(data, "wiring", required=False), parsed_sample.arrays),
+        read_current_range_a=(
+            _positive(bench, "read_current_range_a", "bench.", 1.0)
+            if "read_current_range_a" in bench
+            else None
+        ),
     )
 
 

@@ -42,6 +42,8 @@ def test_defaults_come_from_the_preset():
     assert (array.name, array.rows, array.cols) == ("A1", 8, 8)
     assert config.read_duration_s == 10e-6
     assert config.database_url is None
+    assert config.read_current_range_a is None  # autorange
+    assert parse_config(minimal(bench={"read_current_range_a": 1e-3})).read_current_range_a == 1e-3
 
 
 def test_overrides_replace_preset_values():
@@ -58,6 +60,8 @@ def test_overrides_replace_preset_values():
         (minimal(bench={"seed": True}), "bench.seed"),
         (minimal(bench={"name": ""}), "bench.name"),
         (minimal(bench={"read_duration_s": 0}), "bench.read_duration_s"),
+        (minimal(bench={"read_current_range_a": -1e-3}), "bench.read_current_range_a"),
+        (minimal(bench={"read_current_range_a": "1 mA"}), "bench.read_current_range_a"),
         (minimal(sample={"preset": "nope"}), "sample.preset"),
         (minimal(sample={"overrides": {"warp": 1.0}}), "sample.overrides.warp"),
         (minimal(sample={"overrides": {"g_max_s": "big"}}), "sample.overrides.g_max_s"),

@@ -12,24 +12,29 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from labrram.drivers.keithley2600b import CURRENT_RANGES_A, OVERRANGE_READING
 from labrram.drivers.simulated.emulator import CommandError
 from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument
 
 LINE_FREQUENCY_HZ = 50.0
 ASSIGNMENT = re.compile(
-    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|source\.func)\s*=\s*(.+)$"
+    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|source\.func"
+    r"|measure\.rangei|measure\.autorangei)\s*=\s*(.+)$"
 )
 PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
 PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
 # An SMU constant, reached on any channel of any TSP-Link node (they are the same numbers everywhere).
-CONSTANT = re.compile(r"^(?:node\[\d+\]\.)?smu[ab]\.(OUTPUT_\w+)$")
-OUTPUT_STATE = {"OUTPUT_ON": "1", "OUTPUT_OFF": "0"}
+CONSTANT = re.compile(r"^(?:node\[\d+\]\.)?smu[ab]\.((?:OUTPUT|AUTORANGE)_\w+)$")
+SWITCH_STATE = {"OUTPUT_ON": "1", "OUTPUT_OFF": "0", "AUTORANGE_ON": "1", "AUTORANGE_OFF": "0"}
 DELAY = re.compile(r"^delay\((.+)\)$")
 CLEAR_BUFFER = re.compile(r"^smu[ab]\.nvbuffer1\.clear\(\)$")
 MEASURE = re.compile(r"^smu([ab])\.measure\.i\(\)$")
 MEASURE_INTO = re.compile(r"^smu([ab])\.measure\.i\(smu([ab])\.nvbuffer1\)$")
 READING = re.compile(r"^smu([ab])\.nvbuffer1\.readings\[\s*(\d+)\s*\]$")
-READ_BACK = re.compile(r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output)$")
+READ_BACK = re.compile(
+    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|measure\.rangei"
+    r"|measure\.autorangei)$"
+)
 
 
 class Load(Protocol):
@@ -71,10 +76,29 @@ class SMUState:
     nplc: float = 1.0
     output: bool = False
     buffer: list[float] = field(default_factory=list)
+    range_i: float | None = None  # a fixed current measure range (A); None: autorange
+    last_i: float = 0.0  # the last current measured (autorange picked its range for it)
 
     def reset(self) -> None:
         self.level_v, self.limit_a, self.nplc, self.output = 0.0, 100e-3, 1.0, False
+        self.range_i, self.last_i = None, 0.0
         self.buffer.clear()
+
+    def measure_range_a(self) -> float:
+        """The current measure range in use: the fixed one, or the one autorange chose last."""
+        return self.range_i if self.range_i is not None else range_holding(self.last_i)
+
+    def reading(self, current_a: float) -> float:
+        """What the SMU reports for a current: 9.91e37 beyond full scale of a fixed range."""
+        self.last_i = current_a
+        if self.range_i is not None and abs(current_a) > self.range_i:
+            return OVERRANGE_READING
+        return current_a
+
+
+def range_holding(current_a: float) -> float:
+    """The smallest current range (A) whose full scale holds ``current_a``."""
+    return next((r for r in CURRENT_RANGES_A if abs(current_a) <= r), CURRENT_RANGES_A[-1])
 
 
 def _number(text: str) -> float:
@@ -163,7 +187,8 @@ class Simulated2600B(SimulatedTSPInstrument):
                 )
             return
         value = value.strip()
-        number = _number(OUTPUT_STATE.get(CONSTANT.sub(r"\1", value), value) if "OUTPUT_" in value else value)
+        constant = CONSTANT.match(value)
+        number = _number(SWITCH_STATE.get(constant.group(1), value) if constant else value)
         if attribute == "source.levelv":
             if abs(number) > 200:
                 raise CommandError(-222, "Data out of range")
@@ -176,6 +201,12 @@ class Simulated2600B(SimulatedTSPInstrument):
             if not 0.001 <= number <= 25:
                 raise CommandError(-222, "Data out of range")
             smu.nplc = number
+        elif attribute == "measure.rangei":
+            if abs(number) > CURRENT_RANGES_A[-1]:
+                raise CommandError(-222, "Data out of range")
+            smu.range_i = range_holding(number)  # a fixed range: autorange off
+        elif attribute == "measure.autorangei":
+            smu.range_i = None if number else smu.measure_range_a()  # off: stay on the present range
         else:
             smu.output = bool(number)
 
@@ -186,7 +217,7 @@ class Simulated2600B(SimulatedTSPInstrument):
             raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: pulse timing out of range")
         for _ in range(int(points)):
             current = smu.load.pulse(level, ton, smu.limit_a)
-            smu.buffer.append(max(-smu.limit_a, min(smu.limit_a, current)))
+            smu.buffer.append(smu.reading(max(-smu.limit_a, min(smu.limit_a, current))))
             smu.load.rest(bias, toff)
 
     def _measure(self, smu: SMUState) -> float:
@@ -194,7 +225,7 @@ class Simulated2600B(SimulatedTSPInstrument):
         if not smu.output:
             return 0.0
         current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
-        return max(-smu.limit_a, min(smu.limit_a, current))
+        return smu.reading(max(-smu.limit_a, min(smu.limit_a, current)))
 
     def evaluate(self, expression: str, command: str) -> str:
         if expression == "timer.measure.t()":
@@ -214,6 +245,8 @@ class Simulated2600B(SimulatedTSPInstrument):
                 "source.limiti": smu.limit_a,
                 "measure.nplc": smu.nplc,
                 "source.output": float(smu.output),
+                "measure.rangei": smu.measure_range_a(),
+                "measure.autorangei": float(smu.range_i is None),
             }
             return self.number(values[read_back.group(2)])
         return super().evaluate(expression, command)

@@ -81,13 +81,19 @@ class Bench(ABC):
         limits: SafetyLimits,
         read_duration_s: float = 10e-6,
         default_compliance_a: float | None = None,
+        read_current_range_a: float | None = None,
     ) -> None:
         if not arrays:
             raise ValueError("a bench needs at least one array")
+        if read_current_range_a is not None and not read_current_range_a > 0:
+            raise ValueError(f"read_current_range_a must be positive, got {read_current_range_a}")
         self.arrays = dict(arrays)
         self.limits = limits
         self.read_duration_s = read_duration_s
         self.default_compliance_a = default_compliance_a
+        # A fixed current range for reads (faster on a real SMU than autorange); None: autorange.
+        # A read beyond it fails as over range instead of returning a number.
+        self.read_current_range_a = read_current_range_a
         self._selected: DeviceAddress | None = None
 
     # -- selection -------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> Sim
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
         pulse_off_s=pulse_off_s,
+        read_current_range_a=config.read_current_range_a,
     )
 
 
@@ -131,6 +132,7 @@ def connect_bench(
         read_duration_s=config.read_duration_s,
         default_compliance_a=config.sample.preset.default_compliance_a,
         clock=smus["smu1"] if instrument_clock else None,
+        read_current_range_a=config.read_current_range_a,
     )
 
 

@@ -53,8 +53,9 @@ class InstrumentBench(Bench):
         clock: Keithley2600B | None = None,
         line_frequency_hz: float = 50.0,
         pulse_off_s: float = MIN_PULSE_WIDTH_S,
+        read_current_range_a: float | None = None,
     ) -> None:
-        super().__init__(arrays, limits, read_duration_s, default_compliance_a)
+        super().__init__(arrays, limits, read_duration_s, default_compliance_a, read_current_range_a)
         missing = [role for role in ROLES[:2] if role not in roles]
         if missing:
             raise ValueError(f"the bench needs SMU channels for {', '.join(missing)}")
@@ -125,8 +126,9 @@ class InstrumentBench(Bench):
         with self._talking(self.matrix.name, f"exclusive close for {device}", self.matrix):
             self.matrix.exclusive_close(closed)
         for name, role in self.roles.items():
+            current_range_a = self.read_current_range_a if name == "selected_col" else None  # it senses
             with self._talking(role.instrument, "source setup", role.channel):
-                role.channel.start_voltage_source(self._nplc)
+                role.channel.start_voltage_source(self._nplc, current_range_a)
             self._levels[name] = 0.0
 
     def _set_levels(self, levels_v: Mapping[str, float], command: str) -> None:

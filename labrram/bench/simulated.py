@@ -8,6 +8,7 @@ import numpy as np
 
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.bench.safety import SafetyLimits
+from labrram.errors import InstrumentError
 from labrram.physics.bias import program_targets, sense_targets
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind
@@ -24,8 +25,9 @@ class SimulatedBench(Bench):
         read_duration_s: float = 10e-6,
         default_compliance_a: float | None = None,
         pulse_off_s: float = 0.0,
+        read_current_range_a: float | None = None,
     ) -> None:
-        super().__init__(arrays, limits, read_duration_s, default_compliance_a)
+        super().__init__(arrays, limits, read_duration_s, default_compliance_a, read_current_range_a)
         if not pulse_off_s >= 0:
             raise ValueError(f"pulse_off_s must be a non-negative time, got {pulse_off_s}")
         missing = set(arrays) - set(chip.arrays)
@@ -85,9 +87,16 @@ class SimulatedBench(Bench):
             )
         self.source_level_v = voltage_v
         try:
-            return started_s, self.chip.measure(device.array, index, voltages, self.read_duration_s, disturb)
+            current_a = self.chip.measure(device.array, index, voltages, self.read_duration_s, disturb)
         finally:
             self.source_level_v = 0.0
+        if self.read_current_range_a is not None and abs(current_a) > self.read_current_range_a:
+            raise InstrumentError(
+                "simulated SMU",
+                f"read at {voltage_v:g} V",
+                f"over range: {current_a:.4g} A is beyond the fixed {self.read_current_range_a:g} A range",
+            )
+        return started_s, current_a
 
     def _wait(self, seconds: float) -> None:
         self.chip.advance(seconds)

@@ -265,6 +265,28 @@ def test_a_timeout_becomes_an_instrument_error():
     assert not lab.matrix.closed
 
 
+@pytest.mark.parametrize("make", ["direct", "instruments", "tsp-link"])
+def test_a_read_beyond_the_fixed_current_range_stops_as_over_range(make):
+    def bench_for(range_a: float):
+        config = suite_config()
+        config = type(config)(**{**config.__dict__, "read_current_range_a": range_a})
+        if make == "direct":
+            bench = direct_simulated_bench(config)
+            return bench, lambda: bench.source_level_v == 0.0 and not bench.output_enabled
+        bench, lab = simulated_instrument_bench(config, tsp_link_node=2 if make == "tsp-link" else None)
+        smus = [smu for emulator in lab.smus.values() for smu in emulator.smu.values()]
+        return bench, lambda: not lab.matrix.closed and all(not s.output and s.level_v == 0 for s in smus)
+
+    bench, _ = bench_for(1e-3)  # ~100-400 uS at 0.2 V: 20-80 uA, within 1 mA
+    bench.select(1, 1)
+    assert 50e-6 < bench.read(0.2).conductance_s < 1e-3
+    bench, outputs_safe = bench_for(1e-6)
+    bench.select(1, 1)
+    with pytest.raises(InstrumentError, match="over range"):
+        bench.read(0.2)
+    assert outputs_safe()
+
+
 def test_too_short_a_read_for_the_smu_is_refused_at_construction():
     config = suite_config()
     short = type(config)(**{**config.__dict__, "read_duration_s": 1e-5})

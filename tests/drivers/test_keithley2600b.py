@@ -76,7 +76,12 @@ def test_levels_reads_and_source_setup_go_as_checked_chunks():
             ),
             (
                 "smub.source.func = smub.OUTPUT_DCVOLTS; smub.source.levelv = 0; smub.measure.nplc = 0.005; "
-                "smub.source.output = 1; print(errorqueue.count)",
+                "smub.measure.autorangei = 1; smub.source.output = 1; print(errorqueue.count)",
+                "0.00000e+00",
+            ),
+            (
+                "smua.source.func = smua.OUTPUT_DCVOLTS; smua.source.levelv = 0; smua.measure.nplc = 1; "
+                "smua.measure.rangei = 0.0001; smua.source.output = 1; print(errorqueue.count)",
                 "0.00000e+00",
             ),
         ],
@@ -84,6 +89,42 @@ def test_levels_reads_and_source_setup_go_as_checked_chunks():
         smu.source_voltages({"smua": 0.5, "smub": -1.0})
         assert smu.measure_current_while_sourcing("smua", 0.2, "smub") == (-4e-6, 3.5)
         smu.smub.start_voltage_source(0.005)
+        smu.smua.start_voltage_source(1, current_range_a=100e-6)
+
+
+def test_the_current_measure_range_and_autorange_are_tsp_attributes():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("smua.measure.rangei = 1e-05", None),
+            ("print(smua.measure.rangei)", "1.00000e-05"),
+            ("smub.measure.autorangei = 1", None),
+            ("print(smub.measure.autorangei)", "1.00000e+00"),
+        ],
+    ) as smu:
+        smu.smua.measure_range_i = 1e-5
+        assert smu.smua.measure_range_i == 1e-5
+        smu.smub.measure_autorange_i = True
+        assert smu.smub.measure_autorange_i is True
+
+
+def test_a_current_beyond_a_fixed_range_reads_over_range_and_is_refused():
+    smu, _ = driven(1e-4)  # 1e-4 S: 30 uA at 0.3 V
+    smu.smua.start_voltage_source(0.01, current_range_a=10e-6)
+    assert smu.smua.measure_range_i == 10e-6
+    smu.smua.source_voltage = 0.05
+    assert smu.smua.measure_current() == pytest.approx(5e-6)  # within the 10 uA range
+    smu.smua.source_voltage = 0.3
+    with pytest.raises(ValueError, match="over range"):
+        smu.smua.measure_current()
+    assert smu.ask("print(smua.measure.i())") == "9.91000e+37"
+    smu.write("smua.measure.autorangei = smua.AUTORANGE_ON")
+    assert smu.smua.measure_current() == pytest.approx(3e-5)
+    assert smu.smua.measure_range_i == 100e-6  # autorange picked the range holding 30 uA
+    smu.write("smua.measure.autorangei = smua.AUTORANGE_OFF")  # stays on that range
+    assert smu.smua.measure_range_i == 100e-6 and smu.smua.measure_autorange_i is False
+    smu.write("smua.measure.rangei = 2")
+    assert [code for code, _ in smu.check_errors()] == [-222]
 
 
 def test_a_tsp_link_node_is_commanded_through_the_master_in_the_same_message():
