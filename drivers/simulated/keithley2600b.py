@@ -142,7 +142,7 @@ class Simulated2600B(SimulatedTSPInstrument):
         self._timer_zero_s = self.timebase.now_s
 
     def execute(self, command: str) -> str | None:
-        buffer = PRINT_BUFFER.match(command)
+        buffer = PRINT_BUFFER.match(command) if command.startswith("printbuffer") else None
         if buffer:
             readings = self.smu[buffer.group(1)].buffer
             if not readings:
@@ -155,7 +155,7 @@ class Simulated2600B(SimulatedTSPInstrument):
         if command == "timer.reset()":
             self._timer_zero_s = self.timebase.now_s
             return None
-        delay = DELAY.match(command)
+        delay = DELAY.match(command) if command.startswith("delay") else None
         if delay:
             seconds = _number(delay.group(1))
             if seconds < 0:

@@ -87,7 +87,7 @@ class SimulatedTSPInstrument(SimulatedInstrument):
 
     def _on_node(self, text: str) -> tuple[SimulatedTSPInstrument, str] | None:
         """The instrument and command of ``node[N].<command>`` (None for a command of its own)."""
-        remote = ON_NODE.match(text)
+        remote = ON_NODE.match(text) if text.startswith("node[") else None
         if remote is None:
             return None
         number = int(remote.group(1))
@@ -119,7 +119,7 @@ class SimulatedTSPInstrument(SimulatedInstrument):
             return None
         if command == "*IDN?":
             return self.identity
-        precision = PRECISION.match(command)
+        precision = PRECISION.match(command) if command.startswith("format.") else None
         if precision:
             digits = int(precision.group(1))
             if not 1 <= digits <= 16:
