@@ -75,6 +75,11 @@ def level_statements(levels_v: Mapping[str, float]) -> list[str]:
     return statements
 
 
+def levels_around(levels_v: Mapping[str, float], body: list[str]) -> list[str]:
+    """``body`` between sourcing ``levels_v`` (channels by TSP name) and returning those channels to 0 V."""
+    return [*level_statements(levels_v), *body, *level_statements(dict.fromkeys(levels_v, 0.0))]
+
+
 def tsp_switch(attribute: str, what: str):
     """A declarative on/off attribute of an SMU (True/False, sent and printed as 1/0)."""
     return Channel.control(
@@ -185,18 +190,18 @@ class SMUChannel(Channel):
                 f"{MIN_PULSE_WIDTH_S:g} s"
             )
         smu = self.id
-        others_v = others_v or {}
         statements = []
         if compliance_a is not None:
             strict_range(compliance_a, [1e-9, MAX_CURRENT_A])
             statements.append(f"{smu}.source.limiti = {tsp_value(compliance_a)}")
-        statements += [
-            *level_statements(others_v),
-            f"{smu}.nvbuffer1.clear()",
-            STAMP,
-            f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
-            *level_statements(dict.fromkeys(others_v, 0.0)),
-        ]
+        statements += levels_around(
+            others_v or {},
+            [
+                f"{smu}.nvbuffer1.clear()",
+                STAMP,
+                f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
+            ],
+        )
         return _timed(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]", START]))
 
     def shutdown(self) -> None:
@@ -241,18 +246,17 @@ class Keithley2600B(TSPInstrument):
         cleared buffer while the source channel is at ``level_v``, the source at ``after_v`` and the
         others back at 0 V; the reading and the timer at the start are printed at the end.
         """
-        strict_range(after_v, [-MAX_VOLTAGE_V, MAX_VOLTAGE_V])
-        others_v = others_v or {}
-        source, sense = tsp_channel(source), tsp_channel(sense)
-        statements = [
-            *level_statements(others_v),
-            f"{sense}.nvbuffer1.clear()",
-            STAMP,
-            *level_statements({source: level_v}),
-            f"{sense}.measure.i({sense}.nvbuffer1)",
-            f"{source}.source.levelv = {tsp_value(after_v)}",
-            *level_statements(dict.fromkeys(others_v, 0.0)),
-        ]
+        sense = tsp_channel(sense)
+        statements = levels_around(
+            others_v or {},
+            [
+                f"{sense}.nvbuffer1.clear()",
+                STAMP,
+                *level_statements({source: level_v}),
+                f"{sense}.measure.i({sense}.nvbuffer1)",
+                *level_statements({source: after_v}),
+            ],
+        )
         return _timed(self.run_checked(statements, [f"{sense}.nvbuffer1.readings[1]", START]))
 
     def set_precision(self, digits: int) -> None:

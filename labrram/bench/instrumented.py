@@ -172,21 +172,36 @@ class InstrumentBench(Bench):
                 levels[role.channel.id] = level_v
         return levels
 
+    @contextmanager
+    def _biased(
+        self, carrier: Role, voltage_v: float, scheme: BiasScheme
+    ) -> Iterator[dict[str, float] | None]:
+        """Unselected lines biased around an operation of ``carrier``: yields their levels when they go in
+        its message (see `_bias_in_message`), else None after setting them; cleared afterwards if set here.
+        """
+        in_message = self._bias_in_message(carrier, voltage_v, scheme)
+        if in_message is None:
+            self._bias(voltage_v, scheme)
+        yield in_message
+        if in_message is None:
+            self._bias(0.0, scheme)
+
     def _apply_pulse(
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
     ) -> tuple[float, float]:
         pulser = self.roles["selected_row"]
-        scheme = self.arrays[device.array].bias_scheme
-        in_message = self._bias_in_message(pulser, amplitude_v, scheme)
-        if in_message is None:
-            self._bias(amplitude_v, scheme)
-        started_s = self._stamp_before(pulser.channel.parent)
-        with self._talking(pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel):
-            reading = pulser.channel.pulse_voltage_measure_current(
-                amplitude_v, width_s, off_s=self.pulse_off_s, compliance_a=compliance_a, others_v=in_message
-            )
-        if in_message is None:
-            self._bias(0.0, scheme)
+        with self._biased(pulser, amplitude_v, self.arrays[device.array].bias_scheme) as in_message:
+            started_s = self._stamp_before(pulser.channel.parent)
+            with self._talking(
+                pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel
+            ):
+                reading = pulser.channel.pulse_voltage_measure_current(
+                    amplitude_v,
+                    width_s,
+                    off_s=self.pulse_off_s,
+                    compliance_a=compliance_a,
+                    others_v=in_message,
+                )
         return (reading.timer_s if started_s is None else started_s), reading.current_a
 
     def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
@@ -202,17 +217,13 @@ class InstrumentBench(Bench):
             self._set_levels({"selected_row": 0.0}, command)
             self._bias(0.0, scheme)
             return started_s, -current_a  # the device's current flows into the bit line
-        in_message = self._bias_in_message(sense, voltage_v, scheme)
-        if in_message is None:
-            self._bias(voltage_v, scheme)
-        started_s = self._stamp_before(sense.channel.parent)
-        with self._talking(sense.instrument, command, sense.channel):  # source, measure, back to 0 V
-            reading = sense.channel.parent.measure_current_while_sourcing(
-                source.channel.id, voltage_v, sense.channel.id, 0.0, others_v=in_message
-            )
-        self._levels["selected_row"] = 0.0
-        if in_message is None:
-            self._bias(0.0, scheme)
+        with self._biased(sense, voltage_v, scheme) as in_message:
+            started_s = self._stamp_before(sense.channel.parent)
+            with self._talking(sense.instrument, command, sense.channel):  # source, measure, back to 0 V
+                reading = sense.channel.parent.measure_current_while_sourcing(
+                    source.channel.id, voltage_v, sense.channel.id, 0.0, others_v=in_message
+                )
+            self._levels["selected_row"] = 0.0
         return (reading.timer_s if started_s is None else started_s), -reading.current_a
 
     def disconnect(self) -> None:
