@@ -1,1 +1,1 @@
-"""Analysis of measured data: jump-tables, distributions and the versioned device model."""
+"""Analysis: jump-tables, device distributions and the versioned device model, fitted from the database."""

@@ -262,3 +262,22 @@ class ProcedureResult(RunRecord, Base):
 
     kind: Mapped[str] = mapped_column(String(40))
     values: Mapped[dict[str, Any]]
+
+
+class DeviceModelRecord(Base):
+    """A device model file the analysis wrote, with what it was fitted from (its provenance)."""
+
+    __tablename__ = "device_model"
+    __table_args__ = (UniqueConstraint("file_sha256", "path", name="device_model_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    format_version: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    labrram_version: Mapped[str] = mapped_column(String(40))
+    selection: Mapped[dict[str, Any]]
+    runs: Mapped[dict[str, Any]]  # {"all": [...], per component: [...]}
+    devices: Mapped[int]
+    summary: Mapped[dict[str, Any]]

@@ -66,3 +66,15 @@ class ParameterError(LabrramError, ValueError):
         self.name = name
         self.problem = problem
         super().__init__(f"parameter {name}: {problem}")
+
+
+class AnalysisError(LabrramError):
+    """Data cannot be fitted as asked (none selected, NaN reads, too few records); says what to change."""
+
+
+class ModelFileError(LabrramError):
+    """A device-model or jump-table file cannot be read: not one, corrupt, or from a newer labrram."""
+
+
+class ImportFormatError(LabrramError):
+    """A file to import does not have the layout its format promises; the message names file and column."""

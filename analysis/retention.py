@@ -1,0 +1,352 @@
+"""Retention: per-level shift and spread of conductance vs log-time, extrapolation, and bakes.
+
+Each device's first retention read is its reference (G0 at t_ref); later reads give its shift G(t) - G0.
+Devices are grouped into levels by G0 and reads into time points (0.1-decade bins of elapsed time). Per
+level, the mean shift is fitted as a + b ln t (REFERENCE.md: HfOx relaxation -0.089 uS per ln t) and the
+spread in two forms, the standard deviation linear in ln t (Levy's sigma(t) = 0.042 ln t + 0.412 uS) and
+the variance linear in ln t (a random walk in log-time); the form with the smaller weighted residual in
+standard-deviation terms is kept and the choice recorded. All fits are weighted least squares with their
+covariance, so an extrapolation to a requested time carries a standard error.
+
+Bakes: reads taken at a temperature above the use temperature give, per level, the spread reached after
+the bake. The room-temperature spread law says at what room-temperature time t_eq the same spread is
+reached; ln(t_eq / t_bake) = (Ea / kB)(1/T_use - 1/T_bake) (Arrhenius, REFERENCE.md), so a weighted
+regression through the origin over levels and temperatures gives the activation energy Ea with its
+standard error, and maps bake data to use-temperature time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labrram.analysis.document import decode_array, encode_array
+from labrram.analysis.fitting import LineFit, fit_line
+from labrram.errors import AnalysisError
+from labrram.physics.retention import BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K
+
+SPREAD_FORMS = ("sd-linear", "variance-linear")
+BAKE_MARGIN_C = 5.0  # reads this much above the use temperature count as baked
+
+
+@dataclass(frozen=True, eq=False)
+class LevelRetention:
+    """One level's measured time points and its fitted shift and spread laws (t in s, G in S)."""
+
+    g0_s: float
+    times_s: np.ndarray
+    means_s: np.ndarray
+    sds_s: np.ndarray
+    counts: np.ndarray
+    mean_fit: LineFit  # shift vs ln t
+    sd_fit: LineFit  # sd vs ln t
+    variance_fit: LineFit  # variance vs ln t
+    spread_form: str
+
+    def mean(self, time_s: np.ndarray | float) -> np.ndarray:
+        return self.mean_fit(np.log(time_s))
+
+    def variance(self, time_s: np.ndarray | float) -> np.ndarray:
+        log_t = np.log(time_s)
+        if self.spread_form == "sd-linear":
+            return np.maximum(self.sd_fit(log_t), 0.0) ** 2
+        return np.maximum(self.variance_fit(log_t), 0.0)
+
+    def sd(self, time_s: np.ndarray | float) -> np.ndarray:
+        return np.sqrt(self.variance(time_s))
+
+    def sd_error(self, time_s: np.ndarray | float) -> np.ndarray:
+        log_t = np.log(time_s)
+        if self.spread_form == "sd-linear":
+            return self.sd_fit.standard_error(log_t)
+        sd = np.maximum(self.sd(time_s), 1e-30)
+        return self.variance_fit.standard_error(log_t) / (2.0 * sd)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "g0_s": self.g0_s,
+            "times_s": encode_array(self.times_s),
+            "means_s": encode_array(self.means_s),
+            "sds_s": encode_array(self.sds_s),
+            "counts": encode_array(self.counts),
+            "mean_fit": self.mean_fit.to_dict(),
+            "sd_fit": self.sd_fit.to_dict(),
+            "variance_fit": self.variance_fit.to_dict(),
+            "spread_form": self.spread_form,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LevelRetention:
+        return cls(
+            float(data["g0_s"]),
+            decode_array(data["times_s"]),
+            decode_array(data["means_s"]),
+            decode_array(data["sds_s"]),
+            decode_array(data["counts"]),
+            LineFit.from_dict(data["mean_fit"]),
+            LineFit.from_dict(data["sd_fit"]),
+            LineFit.from_dict(data["variance_fit"]),
+            data["spread_form"],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RetentionModel:
+    """Shift and spread vs time per level at the use temperature, and the activation energy of bakes."""
+
+    levels: tuple[LevelRetention, ...]
+    use_temperature_c: float
+    reference_time_s: float
+    activation_energy_ev: float | None = None
+    activation_energy_se_ev: float | None = None
+    bake_points: tuple[dict[str, float], ...] = ()
+    flags: tuple[str, ...] = field(default=())
+
+    @property
+    def g0_s(self) -> np.ndarray:
+        return np.array([level.g0_s for level in self.levels])
+
+    def predict(self, g0_s: np.ndarray, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Mean shift and sd (siemens) at ``time_s`` after programming for devices programmed to g0_s.
+
+        Between level centres both are interpolated linearly in G0; beyond the outer levels they are
+        those of the outer level. Before the reference time there is no shift.
+        """
+        g0 = np.asarray(g0_s, dtype=float)
+        if time_s <= self.reference_time_s:
+            return np.zeros(g0.shape), np.zeros(g0.shape)
+        centers = self.g0_s
+        means = np.array([float(level.mean(time_s)) for level in self.levels])
+        sds = np.array([float(level.sd(time_s)) for level in self.levels])
+        order = np.argsort(centers)
+        return (
+            np.interp(g0, centers[order], means[order]),
+            np.interp(g0, centers[order], sds[order]),
+        )
+
+    def sample(self, g0_s: np.ndarray, time_s: float, rng: np.random.Generator) -> np.ndarray:
+        """Conductance shifts at ``time_s`` for devices programmed to g0_s, normal around the mean shift."""
+        mean, sd = self.predict(g0_s, time_s)
+        return mean + sd * rng.standard_normal(mean.shape)
+
+    def extrapolate(self, time_s: float) -> list[dict[str, float]]:
+        """Per level: mean shift and sd at ``time_s`` with their standard errors."""
+        rows = []
+        for level in self.levels:
+            log_t = np.log(time_s)
+            rows.append(
+                {
+                    "g0_s": level.g0_s,
+                    "time_s": time_s,
+                    "mean_s": float(level.mean(time_s)),
+                    "mean_se_s": float(level.mean_fit.standard_error(log_t)),
+                    "sd_s": float(level.sd(time_s)),
+                    "sd_se_s": float(level.sd_error(time_s)),
+                    "measured_up_to_s": float(level.times_s.max()),
+                }
+            )
+        return rows
+
+    def acceleration(self, temperature_c: float) -> float:
+        """How many seconds at the use temperature one second at ``temperature_c`` is worth."""
+        if self.activation_energy_ev is None:
+            raise AnalysisError("no activation energy was fitted (no bake data at several temperatures)")
+        return float(
+            np.exp(self.activation_energy_ev * _inverse_kt_gap(self.use_temperature_c, temperature_c))
+        )
+
+    @classmethod
+    def fit(
+        cls,
+        device: np.ndarray,
+        elapsed_s: np.ndarray,
+        conductance_s: np.ndarray,
+        temperature_c: np.ndarray | None = None,
+        levels: int = 8,
+        use_temperature_c: float = 25.0,
+        min_count: int = 5,
+    ) -> RetentionModel:
+        """Fit from retention reads: a device key (run and device), elapsed time, conductance, temperature.
+
+        Temperatures that are NaN are taken as the use temperature.
+        """
+        device = np.asarray(device)
+        elapsed = np.asarray(elapsed_s, dtype=float)
+        conductance = np.asarray(conductance_s, dtype=float)
+        temperature = (
+            np.full(elapsed.shape, np.nan)
+            if temperature_c is None
+            else np.asarray(temperature_c, dtype=float)
+        )
+        if not (device.shape == elapsed.shape == conductance.shape == temperature.shape):
+            raise AnalysisError("retention columns differ in length")
+        if not (np.all(np.isfinite(elapsed)) and np.all(np.isfinite(conductance))):
+            raise AnalysisError("retention reads with NaN time or conductance; remove them first")
+        keys, key_index = np.unique(device, return_inverse=True)
+        order = np.lexsort((elapsed, key_index))
+        first = order[np.concatenate([[True], np.diff(key_index[order]) != 0])]
+        g0_of = np.empty(keys.size)
+        t_ref_of = np.empty(keys.size)
+        g0_of[key_index[first]] = conductance[first]
+        t_ref_of[key_index[first]] = elapsed[first]
+        later = np.ones(elapsed.size, dtype=bool)
+        later[first] = False
+        shift = conductance - g0_of[key_index]
+        g0 = g0_of[key_index]
+        baked = later & (temperature > use_temperature_c + BAKE_MARGIN_C)
+        room = later & ~baked & (elapsed > 0)
+        if not room.any():
+            raise AnalysisError("no retention reads after the first one at the use temperature")
+        # No more levels than the devices can fill with two groups of min_count each.
+        levels = max(1, min(levels, keys.size // (2 * min_count)))
+        edges = np.unique(np.quantile(g0_of, np.linspace(0.0, 1.0, levels + 1)))
+        level_of = np.clip(np.searchsorted(edges, g0, side="right") - 1, 0, max(edges.size - 2, 0))
+        flags: list[str] = []
+        fitted = []
+        for k in range(max(edges.size - 1, 1)):
+            in_level = room & (level_of == k)
+            level = _fit_level(elapsed[in_level], shift[in_level], g0[in_level], min_count)
+            if level is None:
+                flags.append(f"level {k}: fewer than two time points with {min_count} devices; not fitted")
+                continue
+            fitted.append(level)
+        if not fitted:
+            raise AnalysisError(f"no level has two time points with {min_count} or more devices")
+        model = cls(tuple(fitted), use_temperature_c, float(np.median(t_ref_of)), flags=tuple(flags))
+        if baked.any():
+            model = model._with_bakes(elapsed, shift, g0, temperature, t_ref_of[key_index], baked, min_count)
+        return model
+
+    def _with_bakes(
+        self,
+        elapsed: np.ndarray,
+        shift: np.ndarray,
+        g0: np.ndarray,
+        temperature: np.ndarray,
+        t_ref: np.ndarray,
+        baked: np.ndarray,
+        min_count: int,
+    ) -> RetentionModel:
+        """The model with the activation energy fitted from its bake reads."""
+        centers = self.g0_s
+        nearest = np.abs(g0[:, None] - centers[None, :]).argmin(axis=1)
+        points = []
+        flags = list(self.flags)
+        for k, level in enumerate(self.levels):
+            for t_c in np.unique(np.round(temperature[baked & (nearest == k)], 1)):
+                mask = baked & (nearest == k) & (np.round(temperature, 1) == t_c)
+                if mask.sum() < min_count:
+                    continue
+                t_bake = float(np.exp(np.mean(np.log(elapsed[mask]))))
+                t_before = float(
+                    np.exp(np.mean(np.log(np.maximum(t_ref[mask], self.reference_time_s, 1e-3))))
+                )
+                variance = float(np.var(shift[mask], ddof=1))
+                equivalent = _equivalent_time(level, t_before, variance)
+                points.append(
+                    {
+                        "g0_s": level.g0_s,
+                        "temperature_c": float(t_c),
+                        "elapsed_s": t_bake,
+                        "sd_s": float(np.sqrt(variance)),
+                        "devices": int(mask.sum()),
+                        "equivalent_s": equivalent,
+                    }
+                )
+        usable = [p for p in points if p["equivalent_s"] is not None and p["equivalent_s"] > 0]
+        ea = se = None
+        if usable:
+            x = np.array([_inverse_kt_gap(self.use_temperature_c, p["temperature_c"]) for p in usable])
+            y = np.array([np.log(p["equivalent_s"] / p["elapsed_s"]) for p in usable])
+            w = np.array([p["devices"] for p in usable], dtype=float)
+            ea = float(np.sum(w * x * y) / np.sum(w * x * x))
+            if len(usable) > 1:
+                residual = y - ea * x
+                se = float(np.sqrt(np.sum(w * residual**2) / (len(usable) - 1) / np.sum(w * x * x)))
+            temperatures = {p["temperature_c"] for p in usable}
+            if len(temperatures) < 2:
+                flags.append("bakes at one temperature only: the activation energy rests on one point")
+        else:
+            flags.append("bake data present but no level's room-temperature spread law could map them")
+        return RetentionModel(
+            self.levels,
+            self.use_temperature_c,
+            self.reference_time_s,
+            ea,
+            se,
+            tuple(points),
+            tuple(flags),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "levels": [level.to_dict() for level in self.levels],
+            "use_temperature_c": self.use_temperature_c,
+            "reference_time_s": self.reference_time_s,
+            "activation_energy_ev": self.activation_energy_ev,
+            "activation_energy_se_ev": self.activation_energy_se_ev,
+            "bake_points": [dict(p) for p in self.bake_points],
+            "flags": list(self.flags),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RetentionModel:
+        return cls(
+            tuple(LevelRetention.from_dict(level) for level in data["levels"]),
+            float(data["use_temperature_c"]),
+            float(data["reference_time_s"]),
+            data["activation_energy_ev"],
+            data["activation_energy_se_ev"],
+            tuple(data["bake_points"]),
+            tuple(data["flags"]),
+        )
+
+
+def _inverse_kt_gap(use_c: float, temperature_c: float) -> float:
+    """(1/kB)(1/T_use - 1/T) in 1/eV."""
+    return (1.0 / (use_c + ZERO_CELSIUS_K) - 1.0 / (temperature_c + ZERO_CELSIUS_K)) / BOLTZMANN_EV_PER_K
+
+
+def _fit_level(
+    elapsed: np.ndarray, shift: np.ndarray, g0: np.ndarray, min_count: int
+) -> LevelRetention | None:
+    """Time points of one level (0.1-decade bins) and its fitted laws; None with too few points."""
+    if elapsed.size == 0:
+        return None
+    key = np.round(np.log10(elapsed) * 10).astype(np.int64)
+    rows = []
+    for k in np.unique(key):
+        values = shift[key == k]
+        if values.size >= min_count:
+            rows.append(
+                (np.exp(np.mean(np.log(elapsed[key == k]))), values.mean(), values.std(ddof=1), values.size)
+            )
+    if len(rows) < 2:
+        return None
+    times, means, sds, counts = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    log_t = np.log(times)
+    floor = max(float(np.max(sds)) * 1e-6, 1e-15)
+    sd = np.maximum(sds, floor)
+    mean_fit = fit_line(log_t, means, counts / sd**2)
+    sd_fit = fit_line(log_t, sds, 2 * counts / sd**2)
+    variance_fit = fit_line(log_t, sds**2, counts / (2 * sd**4))
+    weights = 2 * counts / sd**2
+    sd_residual = float(np.sum(weights * (np.maximum(sd_fit(log_t), 0.0) - sds) ** 2))
+    variance_residual = float(np.sum(weights * (np.sqrt(np.maximum(variance_fit(log_t), 0.0)) - sds) ** 2))
+    form = "sd-linear" if sd_residual <= variance_residual else "variance-linear"
+    return LevelRetention(float(np.mean(g0)), times, means, sds, counts, mean_fit, sd_fit, variance_fit, form)
+
+
+def _equivalent_time(level: LevelRetention, before_s: float, variance_s2: float) -> float | None:
+    """Room-temperature time after which a level's spread grew by ``variance_s2`` from ``before_s``."""
+    target = float(level.variance(before_s)) + variance_s2
+    if level.spread_form == "sd-linear":
+        slope, intercept = level.sd_fit.slope, level.sd_fit.intercept
+        log_t = (np.sqrt(target) - intercept) / slope if slope > 0 else np.nan
+    else:
+        slope, intercept = level.variance_fit.slope, level.variance_fit.intercept
+        log_t = (target - intercept) / slope if slope > 0 else np.nan
+    # A spread that does not grow, or an answer beyond ~1e300 s, has no meaningful equivalent time.
+    return float(np.exp(log_t)) if np.isfinite(log_t) and log_t < 690 else None
