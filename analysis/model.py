@@ -290,7 +290,7 @@ class DeviceModel:
 
 
 def _window(fitted: dict[str, object]) -> tuple[float, float]:
-    """The conductance range devices were shown to reach: tuning targets, else jump-tables, else levels."""
+    """The conductance range devices were shown to reach, from the best evidence the model has."""
     tuning = fitted.get("tuning")
     if isinstance(tuning, TuningImprecision) and tuning.levels_s.size >= 2:
         return float(tuning.levels_s.min()), float(tuning.levels_s.max())
@@ -300,19 +300,29 @@ def _window(fitted: dict[str, object]) -> tuple[float, float]:
     levels = fitted.get("levels")
     if isinstance(levels, MultilevelLevels) and levels.count >= 2:
         return float(levels.means_s.min()), float(levels.means_s.max())
+    retention = fitted.get("retention")
+    if isinstance(retention, RetentionModel) and len(retention.levels) >= 2:
+        return float(retention.g0_s.min()), float(retention.g0_s.max())
+    noise = fitted.get("read_noise")
+    if isinstance(noise, ReadNoise) and noise.g_s.size >= 2:
+        return float(noise.g_s.min()), float(noise.g_s.max())
     raise AnalysisError(
-        "no tuning, jump-table or multilevel data to take a conductance window from: give one"
+        "no data to take a conductance window from (tuning, pulses, levels, retention): give one"
     )
 
 
 def _window_note(window_s: tuple[float, float] | None, fitted: dict[str, object]) -> str:
     if window_s:
         return "window: given by the user"
-    if "tuning" in fitted:
-        return "window: the range of target levels tuned successfully"
-    if "jump_table" in fitted:
-        return "window: the range pulses reached in the jump-table data"
-    return "window: the range of the multilevel level means"
+    for name, note in (
+        ("tuning", "the range of target levels tuned successfully"),
+        ("jump_table", "the range pulses reached in the jump-table data"),
+        ("levels", "the range of the multilevel level means"),
+        ("retention", "the range of the retention levels' starting conductances"),
+    ):
+        if name in fitted:
+            return f"window: {note}"
+    return "window: the range of conductances in the read-noise data"
 
 
 def _selection_dict(selection: Selection) -> dict[str, Any]:

@@ -240,9 +240,9 @@ class RetentionModel:
                 if mask.sum() < min_count:
                     continue
                 t_bake = float(np.exp(np.mean(np.log(elapsed[mask]))))
-                t_before = float(
-                    np.exp(np.mean(np.log(np.maximum(t_ref[mask], self.reference_time_s, 1e-3))))
-                )
+                # The read before the bake, no earlier than the level's first measured time (the spread
+                # law says nothing before it).
+                t_before = max(float(np.mean(t_ref[mask])), float(level.times_s.min()))
                 variance = float(np.var(shift[mask], ddof=1))
                 equivalent = _equivalent_time(level, t_before, variance)
                 points.append(
@@ -265,6 +265,13 @@ class RetentionModel:
             if len(usable) > 1:
                 residual = y - ea * x
                 se = float(np.sqrt(np.sum(w * residual**2) / (len(usable) - 1) / np.sum(w * x * x)))
+            longest = max(float(level.times_s.max()) for level in self.levels)
+            far = sum(p["equivalent_s"] > 1000 * longest for p in usable)
+            if far:
+                flags.append(
+                    f"{far} of {len(usable)} bake points map to more than 1000x the longest room-temperature "
+                    f"time measured ({longest:.3g} s): Ea rests on the log-time spread law far past its data"
+                )
             temperatures = {p["temperature_c"] for p in usable}
             if len(temperatures) < 2:
                 flags.append("bakes at one temperature only: the activation energy rests on one point")

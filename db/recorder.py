@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import labrram
-from labrram.bench.base import DeviceAddress
-from labrram.config import SampleConfig
+from labrram.bench.base import ArrayGeometry, DeviceAddress
 from labrram.db import registry
 from labrram.db.models import (
     Array,
@@ -43,6 +42,19 @@ from labrram.errors import DatabaseError, RecordConflictError
 from labrram.records import Pulse, Read, Record, Result, RunFinished, RunStarted, RunStatus
 
 T = TypeVar("T")
+
+
+class SampleIdentity(Protocol):
+    """What the Recorder files records under: a chip name, its technology and its arrays."""
+
+    @property
+    def chip(self) -> str: ...
+
+    @property
+    def technology(self) -> str | None: ...
+
+    @property
+    def arrays(self) -> tuple[ArrayGeometry, ...]: ...
 
 PULSE_COLUMNS = (
     "run_id",
@@ -105,7 +117,7 @@ class Recorder:
         self,
         engine: Engine,
         bench_name: str,
-        sample: SampleConfig,
+        sample: SampleIdentity,
         operator: str | None = None,
         batch_size: int = 5000,
     ) -> None:
@@ -214,7 +226,7 @@ class Recorder:
         return run_id
 
     def _register(self, connection: Connection) -> None:
-        self._sample_id = registry.sample_id(connection, self.sample.chip, self.sample.preset.name)
+        self._sample_id = registry.sample_id(connection, self.sample.chip, self.sample.technology)
         self._arrays = registry.array_ids(connection, self._sample_id, self.sample.arrays)
 
     def resume(self, run_id: int) -> ResumePoint:

@@ -85,6 +85,11 @@ class SampleConfig:
     arrays: tuple[ArrayGeometry, ...]
     temperature_c: float = 25.0
 
+    @property
+    def technology(self) -> str:
+        """The technology the database files the chip under: the preset's name."""
+        return self.preset.name
+
 
 @dataclass(frozen=True)
 class InstrumentsConfig:
