@@ -318,7 +318,9 @@ class JumpTable:
                 notes.append(f"{k}: {thin} bins had fewer than {min_count} pairs and were interpolated")
         if window_s is None:
             all_g = np.concatenate([selected[k].g_before_s + selected[k].delta_s for k in kinds])
-            window_s = (float(np.min(all_g)), float(np.max(all_g)))
+            low, high = float(np.min(all_g)), float(np.max(all_g))
+            span = 0.0 if high > low else max(abs(low) * 1e-6, 1e-15)  # one conductance: a sliver around it
+            window_s = (low - span, high + span)
         return cls(tables, window_s, tuple(labels), np.asarray(weights, dtype=float), binning, tuple(notes))
 
     # -- CrossSim lookup tables -----------------------------------------------------------------
@@ -327,7 +329,8 @@ class JumpTable:
         """Read CrossSim lookup tables (``dG_increasing`` / ``dG_decreasing``), one table per folder.
 
         CrossSim stores, per G bin centre, dG at given CDF points (not always uniform): each column is
-        resampled onto a uniform grid of ``grid`` probabilities by linear interpolation.
+        resampled onto a uniform grid of ``grid`` probabilities by linear interpolation, and the tables of
+        all folders onto common G bins.
         """
         folders = [Path(folders)] if isinstance(folders, str | Path) else [Path(f) for f in folders]
         parsed = {"SET": [], "RESET": []}
@@ -336,26 +339,29 @@ class JumpTable:
             parsed["RESET"].append(_read_crosssim(_crosssim_file(folder, "decreasing")))
         responses = {}
         low, high = np.inf, -np.inf
+        uniform = np.linspace(0.0, 1.0, grid)
         for kind, tables in parsed.items():
-            centers = tables[0][0]
-            for other, _, _ in tables[1:]:
-                if other.shape != centers.shape or not np.allclose(other, centers, rtol=1e-4):
-                    raise AnalysisError(f"{kind} lookup tables of the folders have different G bins")
-            edges = _edges_from_centers(centers)
-            uniform = np.linspace(0.0, 1.0, grid)
-            quantiles = np.stack(
-                [
-                    np.stack([np.interp(uniform, cdf, matrix[:, b]) for b in range(centers.size)])
-                    for _, cdf, matrix in tables
-                ]
-            )
-            shape = quantiles.shape[:2]
+            # Devices have G bins of their own: every table goes onto common equal-width bins spanning all
+            # of them; a device's rows beyond its own range repeat its end rows and are marked filled.
+            lowest = min(_edges_from_centers(centers)[0] for centers, _, _ in tables)
+            highest = max(_edges_from_centers(centers)[-1] for centers, _, _ in tables)
+            edges = np.linspace(lowest, highest, max(centers.size for centers, _, _ in tables) + 1)
+            common = 0.5 * (edges[:-1] + edges[1:])
+            quantiles, filled = [], []
+            for centers, cdf, matrix in tables:
+                own = np.stack([np.interp(uniform, cdf, matrix[:, b]) for b in range(centers.size)])
+                quantiles.append(
+                    np.stack([np.interp(common, centers, own[:, j]) for j in range(grid)], axis=1)
+                )
+                own_edges = _edges_from_centers(centers)
+                filled.append((common < own_edges[0]) | (common > own_edges[-1]))
+            shape = (len(tables), common.size)
             responses[kind] = ResponseTable(
                 kind,
                 edges,
-                quantiles,
+                np.stack(quantiles),
                 np.zeros(shape, dtype=np.int64),
-                np.zeros(shape, dtype=bool),
+                np.stack(filled),
                 {"source": "CrossSim lookup table"},
             )
             low, high = min(low, edges[0]), max(high, edges[-1])

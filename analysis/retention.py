@@ -4,9 +4,10 @@ Each device's first retention read is its reference (G0 at t_ref); later reads g
 Devices are grouped into levels by G0 and reads into time points (0.1-decade bins of elapsed time). Per
 level, the mean shift is fitted as a + b ln t (REFERENCE.md: HfOx relaxation -0.089 uS per ln t) and the
 spread in two forms, the standard deviation linear in ln t (Levy's sigma(t) = 0.042 ln t + 0.412 uS) and
-the variance linear in ln t (a random walk in log-time); the form with the smaller weighted residual in
-standard-deviation terms is kept and the choice recorded. All fits are weighted least squares with their
-covariance, so an extrapolation to a requested time carries a standard error.
+the variance linear in ln t (a random walk in log-time). The random walk is kept unless the other form's
+weighted residual (in standard-deviation terms) is less than half its own; the choice is recorded. All
+fits are weighted least squares with their covariance, so an extrapolation to a requested time carries
+a standard error.
 
 Bakes: reads taken at a temperature above the use temperature give, per level, the spread reached after
 the bake. The room-temperature spread law says at what room-temperature time t_eq the same spread is
@@ -199,9 +200,7 @@ class RetentionModel:
         room = later & ~baked & (elapsed > 0)
         if not room.any():
             raise AnalysisError("no retention reads after the first one at the use temperature")
-        # No more levels than the devices can fill with two groups of min_count each.
-        levels = max(1, min(levels, keys.size // (2 * min_count)))
-        edges = np.unique(np.quantile(g0_of, np.linspace(0.0, 1.0, levels + 1)))
+        edges = _level_edges(g0_of, levels, min_count)
         level_of = np.clip(np.searchsorted(edges, g0, side="right") - 1, 0, max(edges.size - 2, 0))
         flags: list[str] = []
         fitted = []
@@ -214,7 +213,10 @@ class RetentionModel:
             fitted.append(level)
         if not fitted:
             raise AnalysisError(f"no level has two time points with {min_count} or more devices")
-        model = cls(tuple(fitted), use_temperature_c, float(np.median(t_ref_of)), flags=tuple(flags))
+        room_keys = np.unique(key_index[room])
+        model = cls(
+            tuple(fitted), use_temperature_c, float(np.median(t_ref_of[room_keys])), flags=tuple(flags)
+        )
         if baked.any():
             model = model._with_bakes(elapsed, shift, g0, temperature, t_ref_of[key_index], baked, min_count)
         return model
@@ -240,11 +242,9 @@ class RetentionModel:
                 if mask.sum() < min_count:
                     continue
                 t_bake = float(np.exp(np.mean(np.log(elapsed[mask]))))
-                # The read before the bake, no earlier than the level's first measured time (the spread
-                # law says nothing before it).
-                t_before = max(float(np.mean(t_ref[mask])), float(level.times_s.min()))
+                t_before = float(np.mean(t_ref[mask]))
                 variance = float(np.var(shift[mask], ddof=1))
-                equivalent = _equivalent_time(level, t_before, variance)
+                equivalent = _equivalent_time(level, self.reference_time_s, t_before, variance)
                 points.append(
                     {
                         "g0_s": level.g0_s,
@@ -311,6 +311,20 @@ class RetentionModel:
         )
 
 
+def _level_edges(g0_s: np.ndarray, levels: int, min_count: int) -> np.ndarray:
+    """Edges of the G0 levels: the programmed levels where G0 falls in clear clusters (gaps over a tenth
+    of the range between them), else equal-count bins, no more than two groups of min_count can fill."""
+    ordered = np.sort(g0_s)
+    span = ordered[-1] - ordered[0]
+    if span > 0:
+        gaps = np.flatnonzero(np.diff(ordered) > 0.1 * span)
+        if 1 <= gaps.size < levels:
+            middles = 0.5 * (ordered[gaps] + ordered[gaps + 1])
+            return np.concatenate([[ordered[0]], middles, [ordered[-1]]])
+    levels = max(1, min(levels, g0_s.size // (2 * min_count)))
+    return np.unique(np.quantile(g0_s, np.linspace(0.0, 1.0, levels + 1)))
+
+
 def _inverse_kt_gap(use_c: float, temperature_c: float) -> float:
     """(1/kB)(1/T_use - 1/T) in 1/eV."""
     return (1.0 / (use_c + ZERO_CELSIUS_K) - 1.0 / (temperature_c + ZERO_CELSIUS_K)) / BOLTZMANN_EV_PER_K
@@ -342,13 +356,25 @@ def _fit_level(
     weights = 2 * counts / sd**2
     sd_residual = float(np.sum(weights * (np.maximum(sd_fit(log_t), 0.0) - sds) ** 2))
     variance_residual = float(np.sum(weights * (np.sqrt(np.maximum(variance_fit(log_t), 0.0)) - sds) ** 2))
-    form = "sd-linear" if sd_residual <= variance_residual else "variance-linear"
+    # The random walk in log-time (variance linear) is the physical law; the standard deviation linear in
+    # ln t is an empirical one that extrapolates faster. It is kept only where it fits clearly better.
+    form = "sd-linear" if sd_residual < 0.5 * variance_residual else "variance-linear"
     return LevelRetention(float(np.mean(g0)), times, means, sds, counts, mean_fit, sd_fit, variance_fit, form)
 
 
-def _equivalent_time(level: LevelRetention, before_s: float, variance_s2: float) -> float | None:
-    """Room-temperature time after which a level's spread grew by ``variance_s2`` from ``before_s``."""
-    target = float(level.variance(before_s)) + variance_s2
+def _equivalent_time(
+    level: LevelRetention, reference_s: float, before_s: float, variance_s2: float
+) -> float | None:
+    """Room-temperature time at which a level's spread, counted from the room data's reference read, has
+    grown by ``variance_s2`` beyond what it had at ``before_s`` (the read before the bake).
+
+    When the bake's first read sits at the room data's reference time, the two spreads share their
+    reference (and its read noise) and the bake's variance is the room law's directly.
+    """
+    target = variance_s2
+    if before_s > reference_s:
+        start = max(reference_s, float(level.times_s.min()))
+        target += float(level.variance(max(before_s, start))) - float(level.variance(start))
     if level.spread_form == "sd-linear":
         slope, intercept = level.sd_fit.slope, level.sd_fit.intercept
         log_t = (np.sqrt(target) - intercept) / slope if slope > 0 else np.nan

@@ -56,6 +56,7 @@ class SampleIdentity(Protocol):
     @property
     def arrays(self) -> tuple[ArrayGeometry, ...]: ...
 
+
 PULSE_COLUMNS = (
     "run_id",
     "device_id",

@@ -1,4 +1,4 @@
-"""The labrram command line: ``labrram demo``, ``labrram measure ...`` and ``labrram db ...``."""
+"""The labrram command line: ``demo``, ``measure``, ``sim-server``, ``db`` and ``analyze``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from labrram.analyze_cli import add_analyze_parser, add_import_parser
 from labrram.bench.base import DeviceAddress
 from labrram.bench.factory import bench_from_config, simulated_lab
 from labrram.config import load_config
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_export.set_defaults(handler=_db_export)
     for sub in (db_upgrade, db_runs, db_show, db_export):
         sub.add_argument("--database", help=database_help)
+    add_import_parser(db, database_help)
+    add_analyze_parser(commands, database_help)
     return parser
 
 

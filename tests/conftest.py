@@ -1,4 +1,4 @@
-"""Database fixtures: every test runs on SQLite, and on PostgreSQL at 127.0.0.1:5432 when reachable.
+"""Shared fixtures. Database tests run on SQLite, and on PostgreSQL at 127.0.0.1:5432 when reachable.
 
 Each PostgreSQL test gets a database of its own, created on the server's ``test`` database and dropped
 afterwards, so tests never see each other's rows.
@@ -48,3 +48,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def private_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads or writes the user's database, data folder or cache."""
+    monkeypatch.delenv("LABRRAM_DATABASE_URL", raising=False)
+    home = tmp_path_factory.getbasetemp() / "home"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
