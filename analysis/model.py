@@ -27,6 +27,7 @@ from labrram.analysis.levels import MultilevelLevels
 from labrram.analysis.read_noise import ReadNoise
 from labrram.analysis.retention import RetentionModel
 from labrram.analysis.sources import (
+    device_count,
     disturbance_data,
     level_data,
     pulse_response_data,
@@ -37,7 +38,6 @@ from labrram.analysis.sources import (
 )
 from labrram.analysis.stuck import StuckDevices
 from labrram.analysis.tuning import TuningImprecision
-from labrram.db.columnar import device_table
 from labrram.db.device_models import register_device_model
 from labrram.db.models import Array, Run
 from labrram.db.queries import Selection
@@ -187,10 +187,8 @@ class DeviceModel:
         fitted: dict[str, object] = {}
         runs: dict[str, list[int]] = {}
         notes: list[str] = []
-        devices = 0
 
         def attempt(name: str, fit) -> None:
-            nonlocal devices
             if name not in components:
                 return
             try:
@@ -228,12 +226,10 @@ class DeviceModel:
             return DisturbanceByOrder.fit(sourced.data["n_after"], sourced.data["delta_s"]), sourced
 
         def stuck():
-            nonlocal devices
             sourced = stuck_data(engine, selection)
             if sourced.data is None or sourced.data["devices"] == 0:
                 return None
             frame = sourced.data["stuck"]
-            devices = max(devices, sourced.data["devices"])
             return StuckDevices.fit(sourced.data["devices"], frame["state"], frame["conductance_s"]), sourced
 
         def levels():
@@ -279,7 +275,7 @@ class DeviceModel:
         provenance = {
             "selection": _selection_dict(selection),
             "runs": {"all": all_runs, **runs},
-            "devices": devices or _device_count(engine, selection),
+            "devices": device_count(engine, all_runs),
             "created_at": datetime.now(UTC).isoformat(),
             "labrram_version": labrram.__version__,
             "database": engine.url.render_as_string(hide_password=True),
@@ -335,10 +331,6 @@ def _selection_dict(selection: Selection) -> dict[str, Any]:
         "started_after": selection.started_after.isoformat() if selection.started_after else None,
         "started_before": selection.started_before.isoformat() if selection.started_before else None,
     }
-
-
-def _device_count(engine: Engine, selection: Selection) -> int:
-    return len(device_table(engine, selection))
 
 
 def _scheme(engine: Engine, run_ids: list[int]) -> dict[str, Any]:

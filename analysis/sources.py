@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, union
 
 from labrram.analysis.responses import pulse_responses, read_pairs
 from labrram.db.columnar import record_table
 from labrram.db.queries import Selection, results, runs
+from labrram.db.recorder import RECORD_MODELS
 
 # Procedures whose runs apply identical pulses with a read after each: jump-table material.
 JUMP_TABLE_PROCEDURES = ("pulse_train", "pulse_sweep", "imported_pulses")
@@ -179,3 +180,12 @@ def retention_data(engine: Engine, selection: Selection) -> Sourced:
             temperature_c=pd.to_numeric(frame["temperature_c"], errors="coerce"),
         )
     return Sourced(frame, _run_list(frame), len(frame))
+
+
+def device_count(engine: Engine, run_ids: list[int]) -> int:
+    """Distinct devices with any pulse, read or result in the runs."""
+    if not run_ids:
+        return 0
+    devices = union(*(select(m.device_id).where(m.run_id.in_(run_ids)) for m in RECORD_MODELS)).subquery()
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(devices)))

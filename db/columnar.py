@@ -2,21 +2,27 @@
 
 Analysis reads whole columns, not rows. Records are fetched through ADBC (Arrow straight from the
 driver: COPY on PostgreSQL, the SQLite C API on SQLite), and each *completed* run is kept in a Parquet
-cache beside nothing else: a completed run never changes (it cannot be resumed), so its file, named by
-the run's id and start time, stays valid. Runs still running, aborted or failed are always read from the
-database. The cache lives under ``$XDG_CACHE_HOME/labrram/columnar`` (``~/.cache``) unless a folder
-is given; ``cache=False`` turns it off.
+cache: a completed run never changes (it cannot be resumed), so its file, named by the run's id and
+start time, stays valid. Runs still running, aborted or failed are always read from the database. The
+cache lives under ``$XDG_CACHE_HOME/labrram/columnar`` (``~/.cache``) unless a folder is given;
+``cache=False`` turns it off.
+
+SQLite files are read by ADBC in a child process (`labrram.db.columnar_worker`): ADBC links its own
+copy of SQLite, and two copies in one process share POSIX file locks badly (closing one copy's file
+drops the other's locks, a known way to corrupt a database) and were seen to read stale snapshots.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,19 +81,18 @@ def record_table(
     if "device_id" not in wanted_columns:
         wanted_columns.append("device_id")
     selection = selection or Selection()
-    run_ids = _run_ids(engine, selection)
-    runs = _runs(engine, run_ids)
     folder = _cache_folder(engine, cache)
     parts = []
-    for run_id, status, started_at in runs:
-        cached = folder / f"{table}-run{run_id}-{_stamp(started_at)}.parquet" if folder else None
-        if cached is not None and status == "completed" and cached.exists():
-            parts.append(pq.read_table(cached, columns=wanted_columns))
-            continue
-        part = _fetch(engine, table, run_id)
-        if cached is not None and status == "completed":
-            _write_atomically(part, cached)
-        parts.append(part.select(wanted_columns))
+    with tempfile.TemporaryDirectory(prefix="labrram-columnar-") as scratch:
+        paths = {}
+        for run_id, status, started_at in _runs(engine, _run_ids(engine, selection)):
+            name = f"{table}-run{run_id}-{_stamp(started_at)}.parquet"
+            kept = folder is not None and status == "completed"
+            paths[run_id] = folder / name if kept else Path(scratch) / name
+        missing = {run_id: path for run_id, path in paths.items() if not path.exists()}
+        if missing:
+            _fetch_to_files(engine, table, missing)
+        parts = [pq.read_table(path, columns=wanted_columns) for path in paths.values()]
     result = pa.concat_tables(parts) if parts else _empty(table).select(wanted_columns)
     if selection.chip is not None or selection.array is not None or selection.devices is not None:
         wanted = pa.array(_device_table(engine, selection)["device_id"].to_numpy(dtype=np.int64))
@@ -98,6 +103,55 @@ def record_table(
 def device_table(engine: Engine, selection: Selection | None = None):
     """device_id -> chip, array, row, col for the devices the selection allows (a DataFrame)."""
     return _device_table(engine, selection or Selection())
+
+
+def fetch_run(connection, table: str, run_id: int, sqlite: bool) -> pa.Table:
+    """One run's records of one table through an open ADBC connection, as normalized Arrow columns."""
+    names = COLUMNS[table]
+    if sqlite:
+        selected = ", ".join(f"ifnull({c}, 9e999) AS {c}" if c in _NULLABLE else c for c in names)
+    else:
+        selected = ", ".join(names)
+    sql = f'SELECT {selected} FROM "{table}" WHERE run_id = {int(run_id)} ORDER BY seq'
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        fetched = cursor.fetch_arrow_table()
+    return _normalized(table, fetched)
+
+
+def write_atomically(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file under a temporary name, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(handle)
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _fetch_to_files(engine: Engine, table: str, paths: dict[int, Path]) -> None:
+    """Write each run's records of one table to its Parquet file."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        runs = {str(run_id): str(path) for run_id, path in paths.items()}
+        request = json.dumps({"database": str(Path(url.database)), "table": table, "runs": runs})
+        done = subprocess.run(
+            [sys.executable, "-m", "labrram.db.columnar_worker", request],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise DatabaseError(f"reading the {table} records of {url.database} failed: {reason}")
+        return
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc_postgresql.connect(plain) as connection:
+        for run_id, path in paths.items():
+            write_atomically(fetch_run(connection, table, run_id, sqlite=False), path)
 
 
 def _runs(engine: Engine, run_ids: list[int] | None) -> list[tuple[int, str, object]]:
@@ -124,42 +178,6 @@ def _cache_folder(engine: Engine, cache: bool | Path) -> Path | None:
         identity = str(Path(url.database).resolve())
     base = cache_folder() if cache is True else Path(cache)
     return base / hashlib.sha256(identity.encode()).hexdigest()[:16]
-
-
-def _write_atomically(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file under a temporary name, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(handle)
-    try:
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _fetch(engine: Engine, table: str, run_id: int) -> pa.Table:
-    """One run's records of one table, straight from the driver into Arrow."""
-    names = COLUMNS[table]
-    backend = engine.url.get_backend_name()
-    if backend == "sqlite":
-        selected = ", ".join(f"ifnull({c}, 9e999) AS {c}" if c in _NULLABLE else c for c in names)
-    else:
-        selected = ", ".join(names)
-    sql = f'SELECT {selected} FROM "{table}" WHERE run_id = {int(run_id)} ORDER BY seq'
-    with _adbc_connection(engine) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        fetched = cursor.fetch_arrow_table()
-    return _normalized(table, fetched)
-
-
-def _adbc_connection(engine: Engine):
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        return adbc_sqlite.connect(str(Path(url.database)))
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return adbc_postgresql.connect(plain)
 
 
 def _normalized(table: str, fetched: pa.Table) -> pa.Table:
