@@ -58,12 +58,15 @@ class LineFit:
         )
 
 
-def fit_line(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> LineFit:
+def fit_line(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, known_variance: bool = False
+) -> LineFit:
     """Weighted least squares line; weights are inverse variances up to a common factor.
 
     The covariance is scaled by the residual variance (the weights' common factor is estimated), so
-    with three or more points it is an honest standard error. Two points fit exactly (zero covariance);
-    one point gives a flat line through it.
+    with three or more points it is an honest standard error. With ``known_variance`` the weights are
+    taken as the exact inverse variances of y and the covariance is not rescaled (the right choice with
+    few points whose errors are known). Two points fit exactly; one point gives a flat line through it.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -82,7 +85,8 @@ def fit_line(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) ->
     beta = inverse @ (weighted.T @ y)
     residual = y - design @ beta
     dof = x.size - 2
-    scale = float(np.sum(w * residual**2) / dof) if dof > 0 else 0.0
+    estimated = float(np.sum(w * residual**2) / dof) if dof > 0 else 0.0
+    scale = 1.0 if known_variance else estimated
     covariance = inverse * scale
     mean = np.average(y, weights=w)
     total = float(np.sum(w * (y - mean) ** 2))

@@ -231,60 +231,64 @@ class RetentionModel:
         baked: np.ndarray,
         min_count: int,
     ) -> RetentionModel:
-        """The model with the activation energy fitted from its bake reads."""
+        """The model with the activation energy fitted from its bake reads (see the module doc)."""
         centers = self.g0_s
         nearest = np.abs(g0[:, None] - centers[None, :]).argmin(axis=1)
+        rounded = np.round(temperature, 1)
         points = []
+        estimates = []
         flags = list(self.flags)
         for k, level in enumerate(self.levels):
-            for t_c in np.unique(np.round(temperature[baked & (nearest == k)], 1)):
-                mask = baked & (nearest == k) & (np.round(temperature, 1) == t_c)
-                if mask.sum() < min_count:
-                    continue
-                t_bake = float(np.exp(np.mean(np.log(elapsed[mask]))))
-                t_before = float(np.mean(t_ref[mask]))
-                variance = float(np.var(shift[mask], ddof=1))
-                equivalent = _equivalent_time(level, self.reference_time_s, t_before, variance)
+            rows = []
+            for t_c in np.unique(rounded[baked & (nearest == k)]):
+                mask = baked & (nearest == k) & (rounded == t_c)
+                if mask.sum() >= min_count:
+                    rows.append(
+                        (
+                            float(t_c),
+                            float(np.exp(np.mean(np.log(elapsed[mask])))),
+                            float(np.var(shift[mask], ddof=1)),
+                            int(mask.sum()),
+                        )
+                    )
+            for t_c, t_bake, variance, devices in rows:
                 points.append(
                     {
                         "g0_s": level.g0_s,
-                        "temperature_c": float(t_c),
+                        "temperature_c": t_c,
                         "elapsed_s": t_bake,
                         "sd_s": float(np.sqrt(variance)),
-                        "devices": int(mask.sum()),
-                        "equivalent_s": equivalent,
+                        "devices": devices,
                     }
                 )
-        usable = [p for p in points if p["equivalent_s"] is not None and p["equivalent_s"] > 0]
+            estimate = _level_activation_energy(level, self.use_temperature_c, rows)
+            if estimate is not None:
+                estimates.append(estimate)
         ea = se = None
-        if usable:
-            x = np.array([_inverse_kt_gap(self.use_temperature_c, p["temperature_c"]) for p in usable])
-            y = np.array([np.log(p["equivalent_s"] / p["elapsed_s"]) for p in usable])
-            w = np.array([p["devices"] for p in usable], dtype=float)
-            ea = float(np.sum(w * x * y) / np.sum(w * x * x))
-            if len(usable) > 1:
-                residual = y - ea * x
-                se = float(np.sqrt(np.sum(w * residual**2) / (len(usable) - 1) / np.sum(w * x * x)))
+        if estimates:
+            values = np.array([e for e, _ in estimates])
+            errors = np.array([s for _, s in estimates])
+            weights = 1.0 / errors**2
+            ea = float(np.sum(weights * values) / np.sum(weights))
+            se = float(1.0 / np.sqrt(np.sum(weights)))
             longest = max(float(level.times_s.max()) for level in self.levels)
-            far = sum(p["equivalent_s"] > 1000 * longest for p in usable)
+            for point in points:
+                point["equivalent_s"] = point["elapsed_s"] * float(
+                    np.exp(min(ea * _inverse_kt_gap(self.use_temperature_c, point["temperature_c"]), 690.0))
+                )
+            far = sum(p["equivalent_s"] > 1000 * longest for p in points)
             if far:
                 flags.append(
-                    f"{far} of {len(usable)} bake points map to more than 1000x the longest room-temperature "
-                    f"time measured ({longest:.3g} s): Ea rests on the log-time spread law far past its data"
+                    f"{far} of {len(points)} bakes stand for over 1000x the longest room-temperature time "
+                    f"measured ({longest:.3g} s): predictions there extrapolate the log-time laws"
                 )
-            temperatures = {p["temperature_c"] for p in usable}
-            if len(temperatures) < 2:
-                flags.append("bakes at one temperature only: the activation energy rests on one point")
         else:
-            flags.append("bake data present but no level's room-temperature spread law could map them")
+            flags.append(
+                "no level has bakes at two or more temperatures with a growing room-temperature spread: "
+                "no activation energy"
+            )
         return RetentionModel(
-            self.levels,
-            self.use_temperature_c,
-            self.reference_time_s,
-            ea,
-            se,
-            tuple(points),
-            tuple(flags),
+            self.levels, self.use_temperature_c, self.reference_time_s, ea, se, tuple(points), tuple(flags)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,24 +366,32 @@ def _fit_level(
     return LevelRetention(float(np.mean(g0)), times, means, sds, counts, mean_fit, sd_fit, variance_fit, form)
 
 
-def _equivalent_time(
-    level: LevelRetention, reference_s: float, before_s: float, variance_s2: float
-) -> float | None:
-    """Room-temperature time at which a level's spread, counted from the room data's reference read, has
-    grown by ``variance_s2`` beyond what it had at ``before_s`` (the read before the bake).
+def _level_activation_energy(
+    level: LevelRetention, use_temperature_c: float, bakes: list[tuple[float, float, float, int]]
+) -> tuple[float, float] | None:
+    """Ea and its standard error from one level's bakes (temperature, duration, variance, devices).
 
-    When the bake's first read sits at the room data's reference time, the two spreads share their
-    reference (and its read noise) and the bake's variance is the room law's directly.
+    The room-temperature law says y = s(V) is linear in ln t with slope b (s the variance itself or
+    its square root, as the level's spread form). A bake of length t at T stands for t AF(T), so
+    y_T - b ln t_T = c + b Ea x_T with x_T = (1/kB)(1/T_use - 1/T): the slope over the bakes' x, divided
+    by b, is Ea. Only the growth rate b carries over from room temperature, not its intercept, so no
+    absolute extrapolation far past the room-temperature data enters the estimate.
     """
-    target = variance_s2
-    if before_s > reference_s:
-        start = max(reference_s, float(level.times_s.min()))
-        target += float(level.variance(max(before_s, start))) - float(level.variance(start))
-    if level.spread_form == "sd-linear":
-        slope, intercept = level.sd_fit.slope, level.sd_fit.intercept
-        log_t = (np.sqrt(target) - intercept) / slope if slope > 0 else np.nan
-    else:
-        slope, intercept = level.variance_fit.slope, level.variance_fit.intercept
-        log_t = (target - intercept) / slope if slope > 0 else np.nan
-    # A spread that does not grow, or an answer beyond ~1e300 s, has no meaningful equivalent time.
-    return float(np.exp(log_t)) if np.isfinite(log_t) and log_t < 690 else None
+    if len({t for t, _, _, _ in bakes}) < 2:
+        return None
+    fit = level.sd_fit if level.spread_form == "sd-linear" else level.variance_fit
+    b, b_se = fit.slope, fit.slope_se
+    if b <= 0:
+        return None
+    x = np.array([_inverse_kt_gap(use_temperature_c, t) for t, _, _, _ in bakes])
+    variance = np.array([v for _, _, v, _ in bakes])
+    grown = np.sqrt(variance) if level.spread_form == "sd-linear" else variance
+    y = grown - b * np.log([t for _, t, _, _ in bakes])
+    devices = np.array([n for _, _, _, n in bakes], dtype=float)
+    # A sample variance of n values has relative sd sqrt(2 / (n - 1)); its square root half that.
+    relative = np.sqrt(2.0 / (devices - 1)) * (0.5 if level.spread_form == "sd-linear" else 1.0)
+    line = fit_line(x, y, 1.0 / (relative * grown) ** 2, known_variance=True)
+    ea = line.slope / b
+    slope_se = line.slope_se
+    se = abs(ea) * float(np.hypot(slope_se / max(abs(line.slope), 1e-300), b_se / b))
+    return (float(ea), max(se, 1e-9))

@@ -18,7 +18,12 @@ from labrram.physics.population import (
     DevicePopulation,
     lognormal_factor,
 )
-from labrram.physics.retention import acceleration_factor, relaxation_increment, state_shape
+from labrram.physics.retention import (
+    acceleration_factor,
+    log_time_steps,
+    relaxation_increment,
+    state_shape,
+)
 
 Index = np.ndarray | slice
 
@@ -110,20 +115,18 @@ class CrossbarArray:
         p = self.parameters
         pop = self.population
         programmed = self._programmed_at_s[index]
-        before = self._evaluated_at_s[index] - programmed
-        after = self._effective_age_s - programmed
-        g = self._g[index]
-        shape = state_shape(g, pop.g_min_s[index], pop.window_s[index]) * self._relaxing[index]
-        step = relaxation_increment(
-            shape,
-            before,
-            after,
-            p.relaxation_t0_s,
-            p.relaxation_drift_s,
-            p.relaxation_spread_s,
-            self._rng,
+        d_tau, steps = log_time_steps(
+            self._evaluated_at_s[index] - programmed, self._effective_age_s - programmed, p.relaxation_t0_s
         )
-        g = np.maximum(g + step, 0.0)
+        g = self._g[index]
+        relaxing = self._relaxing[index]
+        g_min, window = pop.g_min_s[index], pop.window_s[index]
+        for _ in range(steps):
+            shape = state_shape(g, g_min, window) * relaxing
+            step = relaxation_increment(
+                shape, d_tau / steps, p.relaxation_drift_s, p.relaxation_spread_s, self._rng
+            )
+            g = np.maximum(g + step, 0.0)
         self._g[index] = g
         self._evaluated_at_s[index] = self._effective_age_s
         return g

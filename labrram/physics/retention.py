@@ -16,6 +16,7 @@ import numpy as np
 BOLTZMANN_EV_PER_K = 8.617333262e-5
 ZERO_CELSIUS_K = 273.15
 _SHAPE_NORMALIZATION = 27.0 / 4.0  # x (1 - x)^2 peaks at 4/27 for x = 1/3
+MAX_LOG_TIME_STEP = 0.5  # in ln(1 + age / t0): the state-dependent strength is updated this often
 
 
 def acceleration_factor(
@@ -35,16 +36,25 @@ def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) -> n
     return _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
 
 
+def log_time_steps(age_before_s: np.ndarray, age_after_s: np.ndarray, t0_s: float) -> tuple[np.ndarray, int]:
+    """The log-time each device's age covers, and into how many equal steps the walk must cut it.
+
+    The walk's strength depends on the state it moves, so a long stretch (a bake, a day's wait between
+    reads) is walked in steps of at most MAX_LOG_TIME_STEP, the strength updated between them; a read a
+    few microseconds after the last is one step.
+    """
+    d_tau = np.log1p(age_after_s / t0_s) - np.log1p(age_before_s / t0_s)
+    largest = float(np.max(d_tau)) if d_tau.size else 0.0
+    return d_tau, max(1, math.ceil(largest / MAX_LOG_TIME_STEP))
+
+
 def relaxation_increment(
     shape: np.ndarray,
-    age_before_s: np.ndarray,
-    age_after_s: np.ndarray,
-    t0_s: float,
+    d_tau: np.ndarray,
     drift_s: float,
     spread_s: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Conductance change of each device while its age grows from before to after (siemens)."""
-    d_tau = np.log1p(age_after_s / t0_s) - np.log1p(age_before_s / t0_s)
+    """Conductance change of each device over ``d_tau`` of log-time at relaxation strength ``shape`` (S)."""
     noise = rng.standard_normal(shape.size)
     return shape * (drift_s * d_tau + spread_s * np.sqrt(d_tau) * noise)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from labrram.bench import DeviceAddress
-from labrram.db import Recorder, Selection, open_database, pulses, reads
-from labrram.db import columnar
+from labrram.db import Recorder, Selection, columnar, open_database, pulses, reads
 from labrram.db.columnar import record_table
 from labrram.records import Pulse, PulseKind, Read, RunStarted
 from tests.db.helpers import small_config
