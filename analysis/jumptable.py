@@ -19,7 +19,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -37,6 +37,18 @@ CROSSSIM_TITLE = (
     "1st Row = Gbins, 2nd Row = CDF Points, 3rd row onward = dG matrix (rows= CDF, columns = Gbins)"
 )
 SIGMA_PROBABILITIES = (stats.norm.cdf(-1.0), 0.5, stats.norm.cdf(1.0))
+
+
+class _Pairs(NamedTuple):
+    """The (G before, dG) pairs of one pulse kind that go into a table, and their pulse condition."""
+
+    g_before_s: np.ndarray
+    delta_s: np.ndarray
+    device_id: np.ndarray
+    condition: dict[str, Any]
+
+    def where(self, mask: np.ndarray) -> _Pairs:
+        return _Pairs(self.g_before_s[mask], self.delta_s[mask], self.device_id[mask], self.condition)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,30 +96,40 @@ class ResponseTable:
         g = np.asarray(g_s, dtype=float)
         if self._uniform:
             low, width = self.edges_s[0], self.edges_s[1] - self.edges_s[0]
-            index = np.floor((g - low) * (1.0 / width))
-            return np.clip(np.nan_to_num(index), 0, self.bins - 1).astype(np.intp)
+            scaled = (g - low) * (1.0 / width)
+            np.clip(scaled, 0.0, self.bins - 1, out=scaled)  # NaN stays NaN and casts to bin 0 below
+            with np.errstate(invalid="ignore"):
+                index = scaled.astype(np.intp)
+            index[index < 0] = 0
+            return index
         return np.searchsorted(self.edges_s[1:-1], g, side="right").astype(np.intp)
 
     def sample(
         self, g_s: np.ndarray, rng: np.random.Generator, tables: np.ndarray | int | None = None
     ) -> np.ndarray:
-        """One dG per conductance (siemens), drawn by inverse CDF from its bin (and table)."""
+        """One dG per conductance (siemens), drawn by inverse CDF from its bin (and table).
+
+        The arithmetic runs in place on a few arrays: for 10^7 devices it is memory-bound.
+        """
         g = np.asarray(g_s, dtype=float)
-        bins = self.bin_of(g.ravel())
-        position = rng.random(bins.size) * (self.grid - 1)
+        base = self.bin_of(g.ravel())
+        if tables is not None:
+            base += np.broadcast_to(np.asarray(tables), g.shape).ravel() * self.bins
+        base *= self.grid
+        position = rng.random(base.size)
+        position *= self.grid - 1
         cell = position.astype(np.intp)
         np.minimum(cell, self.grid - 2, out=cell)
-        fraction = position - cell
-        row = (
-            bins
-            if tables is None
-            else np.broadcast_to(np.asarray(tables), g.shape).ravel() * self.bins + bins
-        )
+        position -= cell  # now the fraction of the way through the cell
+        base += cell
         flat = self.quantiles_s.reshape(-1)
-        base = row * self.grid + cell
-        low = flat[base]
-        drawn = low + fraction * (flat[base + 1] - low)
-        return drawn.reshape(g.shape)
+        drawn = flat[base]
+        base += 1
+        step = flat[base]
+        step -= drawn
+        step *= position
+        step += drawn
+        return step.reshape(g.shape)
 
     def quantile(self, probability: float, table: int = 0) -> np.ndarray:
         """dG at one probability for every bin of one table."""
@@ -298,11 +320,13 @@ class JumpTable:
         selected = {k: _select(responses, k, None if pool_conditions else "most-common") for k in kinds}
         notes = []
         for k in kinds:
-            condition = _condition_of(selected[k])
-            if not pool_conditions and len(responses.conditions(k)) > 1:
+            condition = selected[k].condition
+            found = len(responses.conditions(k))
+            if not pool_conditions and found > 1:
                 notes.append(
-                    f"{k}: {len(responses.conditions(k))} pulse conditions in the data; kept the commonest "
-                    f"({condition['amplitude_v']:g} V, {condition['width_s']:g} s, {len(selected[k])} pulses)"
+                    f"{k}: {found} pulse conditions in the data; kept the commonest "
+                    f"({condition['amplitude_v']:g} V, {condition['width_s']:g} s, "
+                    f"{condition['pulses']} pulses)"
                 )
         edges = {k: _edges(selected[k].g_before_s, bins, binning, window_s) for k in kinds}
         groups, labels, weights = _groups(selected, edges, grid, min_count, grouping, clusters, seed, notes)
@@ -310,9 +334,7 @@ class JumpTable:
         for k in kinds:
             quantiles, counts = _quantile_rows(selected[k], edges[k], groups[k], len(labels), grid)
             filled_quantiles, filled = _fill(quantiles, counts, edges[k], min_count)
-            tables[k] = ResponseTable(
-                k, edges[k], filled_quantiles, counts, filled, _condition_of(selected[k])
-            )
+            tables[k] = ResponseTable(k, edges[k], filled_quantiles, counts, filled, selected[k].condition)
             thin = int(filled[0].sum()) if len(labels) == 1 else int(filled.sum())
             if thin:
                 notes.append(f"{k}: {thin} bins had fewer than {min_count} pairs and were interpolated")
@@ -407,31 +429,28 @@ def _check_fit_arguments(
         raise AnalysisError(f"clusters must be an integer >= 1, got {clusters!r}")
 
 
-def _select(responses: PulseResponses, kind: str, condition: str | dict | None) -> PulseResponses:
-    """The pairs of one kind; of its most frequent pulse, or of a stored condition, unless None."""
-    mask = responses.kind == kind
+def _select(responses: PulseResponses, kind: str, condition: str | dict | None) -> _Pairs:
+    """The pairs of one kind: of its most frequent pulse, of a stored condition, or all (None)."""
     if condition == "most-common":
-        amplitude_v, width_s, _ = responses.conditions(kind)[0]
-        mask &= (responses.amplitude_v == amplitude_v) & (responses.width_s == width_s)
+        amplitude_v, width_s, count = responses.conditions(kind)[0]
+        mask = responses.condition_mask(kind, amplitude_v, width_s)
+        described = {"amplitude_v": amplitude_v, "width_s": width_s, "pulses": count}
     elif isinstance(condition, dict) and "amplitude_v" in condition:
-        mask &= np.isclose(responses.amplitude_v, condition["amplitude_v"]) & np.isclose(
-            responses.width_s, condition["width_s"]
-        )
-    selected = responses.where(mask)
-    if not np.all(np.isfinite(selected.g_before_s)) or not np.all(np.isfinite(selected.delta_s)):
+        mask = responses.condition_mask(kind, condition["amplitude_v"], condition["width_s"])
+        described = dict(condition)
+    else:
+        mask = np.asarray(responses.kind == kind)
+        found = responses.conditions(kind)
+        described = {"pulses": sum(c for _, _, c in found)}
+        if len(found) == 1:
+            described |= {"amplitude_v": found[0][0], "width_s": found[0][1]}
+        else:
+            amplitudes = [a for a, _, _ in found]
+            described |= {"pooled": True, "amplitudes_v": [min(amplitudes), max(amplitudes)]}
+    pairs = _Pairs(responses.g_before_s[mask], responses.delta_s[mask], responses.device_id[mask], described)
+    if not np.all(np.isfinite(pairs.g_before_s)) or not np.all(np.isfinite(pairs.delta_s)):
         raise AnalysisError(f"{kind} pairs hold NaN or infinite conductances; the reads behind them are bad")
-    return selected
-
-
-def _condition_of(selected: PulseResponses) -> dict[str, Any]:
-    amplitudes, widths = np.unique(selected.amplitude_v), np.unique(selected.width_s)
-    if amplitudes.size == 1 and widths.size == 1:
-        return {"amplitude_v": float(amplitudes[0]), "width_s": float(widths[0]), "pulses": len(selected)}
-    return {
-        "pooled": True,
-        "amplitudes_v": [float(amplitudes.min()), float(amplitudes.max())],
-        "pulses": len(selected),
-    }
+    return pairs
 
 
 def _edges(g_s: np.ndarray, bins: int, binning: str, window_s: tuple[float, float] | None) -> np.ndarray:
@@ -448,7 +467,7 @@ def _edges(g_s: np.ndarray, bins: int, binning: str, window_s: tuple[float, floa
 
 
 def _groups(
-    selected: dict[str, PulseResponses],
+    selected: dict[str, _Pairs],
     edges: dict[str, np.ndarray],
     grid: int,
     min_count: int,
@@ -459,7 +478,11 @@ def _groups(
 ) -> tuple[dict[str, np.ndarray], list[str], list[float]]:
     """The table index of every pair, per kind, with the tables' labels and weights."""
     if grouping == "population":
-        return {k: np.zeros(len(s), dtype=np.intp) for k, s in selected.items()}, ["population"], [1.0]
+        return (
+            {k: np.zeros(s.g_before_s.size, dtype=np.intp) for k, s in selected.items()},
+            ["population"],
+            [1.0],
+        )
     # Devices with enough pairs of every kind to say something of their own.
     kinds = list(selected)
     per_kind = [np.unique(selected[k].device_id, return_counts=True) for k in kinds]
@@ -508,7 +531,7 @@ def _groups(
 
 
 def _quantile_rows(
-    selected: PulseResponses, edges: np.ndarray, groups: np.ndarray, tables: int, grid: int
+    selected: _Pairs, edges: np.ndarray, groups: np.ndarray, tables: int, grid: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of dG per (table, bin) on the grid, and the pair counts; empty cells are NaN."""
     bins = edges.size - 1

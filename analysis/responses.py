@@ -11,11 +11,16 @@ Records are merged by (run, device, seq) with one stable sort, so 10^7 records t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from labrram.errors import AnalysisError
+
+PULSE_KINDS = ("SET", "RESET", "FORM")
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class PulseResponses:
 
     g_before_s: np.ndarray
     delta_s: np.ndarray
-    kind: np.ndarray  # "SET", "RESET" or "FORM"
+    kind: np.ndarray | pd.Categorical  # "SET", "RESET" or "FORM" (a categorical: 1 byte a row)
     amplitude_v: np.ndarray
     width_s: np.ndarray
     compliance_a: np.ndarray  # NaN where the pulse had none
@@ -38,15 +43,35 @@ class PulseResponses:
         """The rows where ``mask`` is true."""
         return PulseResponses(**{name: getattr(self, name)[mask] for name in self.__dataclass_fields__})
 
+    @cached_property
+    def _condition_codes(self) -> tuple[np.ndarray, dict[int, tuple[str, float, float]]]:
+        """A code per row for its (kind, amplitude, width), and the condition of each code (hashing, fast)."""
+        if isinstance(self.kind, pd.Categorical):
+            kinds, kind_codes = list(self.kind.categories), self.kind.codes.astype(np.int64)
+        else:
+            kind_codes, kinds = pd.factorize(np.asarray(self.kind))
+        amplitude_codes, amplitudes = pd.factorize(self.amplitude_v)
+        width_codes, widths = pd.factorize(self.width_s)
+        codes = (kind_codes * len(amplitudes) + amplitude_codes) * len(widths) + width_codes
+        described = {}
+        for code in np.flatnonzero(np.bincount(codes)) if codes.size else ():
+            k, rest = divmod(int(code), len(amplitudes) * len(widths))
+            a, w = divmod(rest, len(widths))
+            described[int(code)] = (str(kinds[k]), float(amplitudes[a]), float(widths[w]))
+        return codes, described
+
     def conditions(self, kind: str) -> list[tuple[float, float, int]]:
         """(amplitude_v, width_s, pulses) of each distinct pulse of ``kind``, most frequent first."""
-        mask = self.kind == kind
-        if not mask.any():
-            return []
-        pairs = np.stack([self.amplitude_v[mask], self.width_s[mask]], axis=1)
-        unique, counts = np.unique(pairs, axis=0, return_counts=True)
-        order = np.argsort(-counts, kind="stable")
-        return [(float(unique[i, 0]), float(unique[i, 1]), int(counts[i])) for i in order]
+        codes, described = self._condition_codes
+        counts = np.bincount(codes) if codes.size else np.zeros(0, dtype=np.int64)
+        found = [(a, w, int(counts[c])) for c, (k, a, w) in described.items() if k == kind]
+        return sorted(found, key=lambda item: -item[2])
+
+    def condition_mask(self, kind: str, amplitude_v: float, width_s: float) -> np.ndarray:
+        """Rows of one pulse kind and condition."""
+        codes, described = self._condition_codes
+        wanted = [c for c, (k, a, w) in described.items() if k == kind and a == amplitude_v and w == width_s]
+        return np.isin(codes, wanted)
 
 
 @dataclass(frozen=True)
@@ -71,32 +96,51 @@ class _Events:
     source: np.ndarray  # row in the pulse or read table
 
 
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    return table[name].to_numpy(zero_copy_only=False)
+def _column(table: pa.Table, name: str, dtype: type = float) -> np.ndarray:
+    """A column as a numpy array of ``dtype`` (no copy where Arrow already holds it so)."""
+    return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _kinds(table: pa.Table, rows: np.ndarray) -> pd.Categorical:
+    """The pulse kind of the given rows, dictionary-encoded by Arrow (no Python string per row)."""
+    if rows.size == 0:
+        return pd.Categorical([], categories=PULSE_KINDS)
+    encoded = pc.dictionary_encode(table["kind"]).combine_chunks()
+    names = [str(name) for name in encoded.dictionary.to_pylist()]
+    unknown = set(names) - set(PULSE_KINDS)
+    if unknown:
+        raise AnalysisError(f"pulses of unknown kinds {sorted(unknown)}; known: {', '.join(PULSE_KINDS)}")
+    remap = np.array([PULSE_KINDS.index(name) for name in names], dtype=np.int8)
+    codes = remap[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))[rows]]
+    return pd.Categorical.from_codes(codes, categories=PULSE_KINDS)
 
 
 def _events(pulses: pa.Table, reads: pa.Table) -> _Events:
-    run = np.concatenate([_column(pulses, "run_id"), _column(reads, "run_id")]).astype(np.int64)
-    device = np.concatenate([_column(pulses, "device_id"), _column(reads, "device_id")]).astype(np.int64)
-    seq = np.concatenate([_column(pulses, "seq"), _column(reads, "seq")]).astype(np.int64)
+    run = np.concatenate([_column(pulses, "run_id", np.int64), _column(reads, "run_id", np.int64)])
+    device = np.concatenate([_column(pulses, "device_id", np.int64), _column(reads, "device_id", np.int64)])
+    seq = np.concatenate([_column(pulses, "seq", np.int64), _column(reads, "seq", np.int64)])
     is_pulse = np.zeros(run.size, dtype=bool)
     is_pulse[: pulses.num_rows] = True
     source = np.concatenate([np.arange(pulses.num_rows), np.arange(reads.num_rows)])
     if run.size == 0:
         return _Events(run, is_pulse, source)
-    _, run_code = np.unique(run, return_inverse=True)
-    _, device_code = np.unique(device, return_inverse=True)
-    group = run_code.astype(np.int64) * (int(device_code.max()) + 1) + device_code
+    run_code = pd.factorize(run)[0].astype(np.int64, copy=False)  # hashing: no sort of the column
+    device_code = pd.factorize(device)[0].astype(np.int64, copy=False)
+    group = run_code * (int(device_code.max()) + 1) + device_code
     if int(group.max()) < 2**22 and int(seq.max()) < 2**40 and int(seq.min()) >= 0:
         # One int64 key; records arrive in runs already sorted by seq, which a stable sort merges fast.
-        order = np.argsort((group << 40) | seq, kind="stable")
-    else:
-        order = np.lexsort((seq, group))
+        group <<= 40
+        group |= seq
+        order = np.argsort(group, kind="stable")
+        ordered = group[order]
+        ordered >>= 40
+        return _Events(ordered, is_pulse[order], source[order])
+    order = np.lexsort((seq, group))
     return _Events(group[order], is_pulse[order], source[order])
 
 
 def _checked_conductance(reads: pa.Table) -> np.ndarray:
-    conductance = _column(reads, "conductance_s").astype(float)
+    conductance = _column(reads, "conductance_s")
     bad = ~np.isfinite(conductance)
     if bad.any():
         raise AnalysisError(
@@ -123,23 +167,22 @@ def pulse_responses(pulses: pa.Table, reads: pa.Table) -> PulseResponses:
     before = conductance[source[at - 1]]
     after = conductance[source[at + 1]]
     rows = source[at]
-    compliance = _column(pulses, "compliance_a").astype(float)[rows]
     return PulseResponses(
         g_before_s=before,
         delta_s=after - before,
-        kind=_column(pulses, "kind").astype(str)[rows],
-        amplitude_v=_column(pulses, "amplitude_v").astype(float)[rows],
-        width_s=_column(pulses, "width_s").astype(float)[rows],
-        compliance_a=compliance,
-        device_id=_column(pulses, "device_id").astype(np.int64)[rows],
-        run_id=_column(pulses, "run_id").astype(np.int64)[rows],
+        kind=_kinds(pulses, rows),
+        amplitude_v=_column(pulses, "amplitude_v")[rows],
+        width_s=_column(pulses, "width_s")[rows],
+        compliance_a=_column(pulses, "compliance_a")[rows],
+        device_id=_column(pulses, "device_id", np.int64)[rows],
+        run_id=_column(pulses, "run_id", np.int64)[rows],
     )
 
 
 def read_pairs(pulses: pa.Table, reads: pa.Table) -> ReadPairs:
     """Every two successive reads of a device in a run with no pulse to it in between."""
     conductance = _checked_conductance(reads)
-    times = _column(reads, "t_s").astype(float)
+    times = _column(reads, "t_s")
     events = _events(pulses, reads)
     group, is_pulse, source = events.group, events.is_pulse, events.source
     ok = ~is_pulse[:-1] & ~is_pulse[1:] & (group[:-1] == group[1:])
@@ -149,5 +192,5 @@ def read_pairs(pulses: pa.Table, reads: pa.Table) -> ReadPairs:
         first_s=conductance[first],
         second_s=conductance[second],
         interval_s=times[second] - times[first],
-        device_id=_column(reads, "device_id").astype(np.int64)[first],
+        device_id=_column(reads, "device_id", np.int64)[first],
     )

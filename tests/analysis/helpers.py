@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from labrram.analysis.responses import PulseResponses
+from labrram.analysis.responses import PULSE_KINDS, PulseResponses
 
 
 def tables(events: list[tuple]) -> tuple[pa.Table, pa.Table]:
@@ -57,7 +58,7 @@ def synthetic_responses(
     return PulseResponses(
         g_before_s=g,
         delta_s=sign * (mean + sd * rng.standard_normal(count)),
-        kind=np.full(count, kind),
+        kind=pd.Categorical(np.full(count, kind), categories=PULSE_KINDS),
         amplitude_v=np.full(count, 1.2 * sign),
         width_s=np.full(count, 1e-7),
         compliance_a=np.full(count, np.nan),
