@@ -17,15 +17,18 @@ responses, so device-to-device spread survives into simulations (CrossSim's per-
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
+from sqlalchemy import Engine
 
 from labrram.analysis.document import decode_array, encode_array, read_document, write_document
 from labrram.analysis.responses import PulseResponses
+from labrram.analysis.sources import pulse_response_data
+from labrram.db.queries import Selection
 from labrram.errors import AnalysisError
 
 KINDS = ("SET", "RESET")
@@ -344,6 +347,18 @@ class JumpTable:
             span = 0.0 if high > low else max(abs(low) * 1e-6, 1e-15)  # one conductance: a sliver around it
             window_s = (low - span, high + span)
         return cls(tables, window_s, tuple(labels), np.asarray(weights, dtype=float), binning, tuple(notes))
+
+    @classmethod
+    def from_database(
+        cls, engine: Engine, selection: Selection | None = None, cache: bool | Path = True, **options: Any
+    ) -> JumpTable:
+        """Fit from the pulse-train runs of a database selection (``options`` as for `fit`)."""
+        sourced = pulse_response_data(engine, selection or Selection(), cache)
+        if len(sourced.data) == 0:
+            raise AnalysisError("no pulse with a read before and after it in the selected pulse-train runs")
+        table = cls.fit(sourced.data, **options)
+        runs = ", ".join(map(str, sourced.runs))
+        return replace(table, notes=(*table.notes, f"fitted from {sourced.records} pulses of runs {runs}"))
 
     # -- CrossSim lookup tables -----------------------------------------------------------------
     @classmethod

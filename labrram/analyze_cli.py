@@ -9,9 +9,8 @@ from labrram.analysis.describe import describe_jump_table, describe_model
 from labrram.analysis.jumptable import BINNINGS, GROUPINGS, JumpTable
 from labrram.analysis.model import COMPONENTS, DeviceModel
 from labrram.analysis.plots import plot_jump_table, plot_model
-from labrram.analysis.sources import pulse_response_data
 from labrram.db import Selection, open_database, resolve_database_url
-from labrram.errors import LabrramError, ParameterError
+from labrram.errors import ParameterError
 from labrram.importers import FORMATS, import_file
 
 
@@ -71,11 +70,7 @@ def _analyze_jumptable(args: argparse.Namespace) -> int:
         table = JumpTable.from_crosssim([Path(folder) for folder in args.crosssim], grid=args.grid)
     else:
         engine = open_database(resolve_database_url(args.database), create=False)
-        sourced = pulse_response_data(engine, selection_of(args))
-        if len(sourced.data) == 0:
-            raise LabrramError("no pulse with a read before and after it in the selected pulse-train runs")
-        table = JumpTable.fit(sourced.data, **_jump_table_options(args))
-        print(f"fitted from {sourced.records} pulses of runs {', '.join(map(str, sourced.runs))}")
+        table = JumpTable.from_database(engine, selection_of(args), **_jump_table_options(args))
     digest = table.save(out)
     print("\n".join(describe_jump_table(table)))
     print(f"wrote {out} (sha256 {digest[:12]})")
