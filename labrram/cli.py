@@ -1,4 +1,4 @@
-"""The labrram command line: ``demo``, ``measure``, ``sim-server``, ``db`` and ``analyze``."""
+"""The labrram command line: ``demo``, ``measure``, ``sim-server``, ``db``, ``analyze`` and ``transfer``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
 from labrram.procedures.tuning import TUNING_PRESETS, preset_for
 from labrram.records import Progress, Record
+from labrram.transfer_cli import add_transfer_parsers
 
 RETENTION_WAIT_S = 1e4
 
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--database", help=database_help)
     add_import_parser(db, database_help)
     add_analyze_parser(commands, database_help)
+    add_transfer_parsers(commands)
     return parser
 
 

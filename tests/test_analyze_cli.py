@@ -47,8 +47,23 @@ def test_analyze_model_writes_the_file_the_plots_and_registers_it(measured, tmp_
 
 def test_analyze_jumptable_and_distributions_on_a_selection(measured, tmp_path, capsys):
     table_file = tmp_path / "jt.json"
-    assert main(["analyze", "jumptable", "--database", measured, "--out", str(table_file), "--bins", "10",
-                 "--crosssim-out", str(tmp_path / "cs")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "analyze",
+                "jumptable",
+                "--database",
+                measured,
+                "--out",
+                str(table_file),
+                "--bins",
+                "10",
+                "--crosssim-out",
+                str(tmp_path / "cs"),
+            ]
+        )
+        == 0
+    )
     table = JumpTable.load(table_file)
     assert set(table.responses) == {"SET", "RESET"} and table.responses["SET"].bins == 10
     assert (tmp_path / "cs" / "dG_increasing.csv").exists() and (tmp_path / "jt-jump-table.png").exists()

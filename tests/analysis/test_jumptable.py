@@ -93,9 +93,15 @@ def test_thin_bins_are_interpolated_from_their_neighbours_never_zero():
 def test_identical_changes_give_that_change_whatever_the_binning(value, count, bins):
     g = np.linspace(100e-6, 200e-6, count)
     pairs = PulseResponses(
-        g, np.full(count, value), np.full(count, "SET"), np.full(count, 1.0), np.full(count, 1e-7),
-        np.full(count, np.nan), np.zeros(count, dtype=np.int64), np.ones(count, dtype=np.int64),
-    )  # fmt: skip
+        g,
+        np.full(count, value),
+        np.full(count, "SET"),
+        np.full(count, 1.0),
+        np.full(count, 1e-7),
+        np.full(count, np.nan),
+        np.zeros(count, dtype=np.int64),
+        np.ones(count, dtype=np.int64),
+    )
     table = JumpTable.fit(pairs, bins=bins, min_count=1)
     drawn = table.sample(np.linspace(50e-6, 250e-6, 100), "SET", np.random.default_rng(0))
     assert np.allclose(drawn, value, atol=1e-20)

@@ -70,8 +70,14 @@ def test_every_component_is_fitted_from_its_own_runs(characterized):
     engine, runs = characterized
     model = DeviceModel.from_database(engine)
     assert set(model.components()) == {
-        "jump_table", "tuning", "disturbance", "stuck", "levels", "retention", "read_noise"
-    }  # fmt: skip
+        "jump_table",
+        "tuning",
+        "disturbance",
+        "stuck",
+        "levels",
+        "retention",
+        "read_noise",
+    }
     provenance = model.provenance["runs"]
     assert provenance["jump_table"] == [runs["train"]]
     assert provenance["tuning"] == sorted([*runs["tuning"], runs["program"]])
