@@ -93,39 +93,67 @@ def train_hardware_aware(
     return _epochs(network, dataset, settings, perturb)
 
 
-def binarized(network: MLP, flips: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """The binary weights a 2T2R array holds: sign(w) x mean|w| per layer, optionally with flipped signs."""
+def binarized(network: MLP, flips: list[np.ndarray] | None = None, ternary: bool = False) -> list[np.ndarray]:
+    """The weights a 2T2R array holds, scaled by each layer's mean |w|: sign(w) (binary), or -1/0/+1 with
+    0 below 0.7 mean|w| (ternary, seed 001's third state: both devices in HRS). ``flips`` marks the
+    cells read wrong: a binary sign inverts; a ternary +-1 reads as 0, and a 0 as +1 or -1 (alternating
+    over the matrix, so misread zeros carry no net sign)."""
     result = []
     for i, w in enumerate(network.weights):
-        signs = np.where(w >= 0, 1.0, -1.0)
+        scale = np.mean(np.abs(w))
+        states = np.where(w >= 0, 1.0, -1.0)
+        if ternary:
+            states = np.where(np.abs(w) < 0.7 * scale, 0.0, states)
         if flips is not None:
-            signs = np.where(flips[i], -signs, signs)
-        result.append(signs * np.mean(np.abs(w)))
+            if ternary:
+                random_sign = np.where(np.add.reduce(np.indices(w.shape)) % 2 == 0, 1.0, -1.0)
+                states = np.where(flips[i], np.where(states == 0, random_sign, 0.0), states)
+            else:
+                states = np.where(flips[i], -states, states)
+        result.append(states * scale)
     return result
 
 
 def train_binary(
-    network: MLP, dataset: Dataset, settings: TrainingSettings, bit_error_rate: float = 0.0
+    network: MLP,
+    dataset: Dataset,
+    settings: TrainingSettings,
+    bit_error_rate: float = 0.0,
+    ternary: bool = False,
 ) -> list[float]:
-    """Binary-weight training, error-aware when ``bit_error_rate`` > 0 (signs flipped each batch)."""
+    """Binary (ternary) weight training; error-aware when ``bit_error_rate`` > 0 (misreads every batch)."""
     if not 0 <= bit_error_rate < 0.5:
         raise LabrramError(f"bit error rate must lie in [0, 0.5), got {bit_error_rate}")
 
     def perturb(net: MLP, rng: np.random.Generator):
         flips = [rng.random(w.shape) < bit_error_rate for w in net.weights] if bit_error_rate else None
         masks = [(np.abs(w) <= 1.0).astype(float) for w in net.weights] + [None] * len(net.biases)
-        return binarized(net, flips), list(net.biases), masks
+        return binarized(net, flips, ternary), list(net.biases), masks
 
     return _epochs(network, dataset, settings, perturb)
 
 
 def binary_accuracy(
-    network: MLP, x: np.ndarray, y: np.ndarray, bit_error_rate: float, trials: int, seed: int = 0
+    network: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    bit_error_rate: float,
+    trials: int,
+    seed: int = 0,
+    ternary: bool = False,
 ) -> np.ndarray:
-    """Accuracy of the binary network over ``trials`` arrays with independent bit errors at that rate."""
+    """Accuracy of the binary (ternary) network over ``trials`` arrays with cells misread at that rate."""
     rng = np.random.default_rng(seed)
     accuracies = np.empty(trials)
     for trial in range(trials):
         flips = [rng.random(w.shape) < bit_error_rate for w in network.weights]
-        accuracies[trial] = np.mean(network.predict(x, binarized(network, flips)) == y)
+        accuracies[trial] = np.mean(network.predict(x, binarized(network, flips, ternary)) == y)
     return accuracies
+
+
+def pair_bit_error_rate(model: DeviceModel) -> float:
+    """The 2T2R bit error rate the model's level distributions give: lowest vs highest level."""
+    if model.levels is None or model.levels.count < 2:
+        raise LabrramError("the device model has no multilevel levels to take HRS and LRS distributions from")
+    order = np.argsort(model.levels.means_s)
+    return model.levels.pair_bit_error(int(order[0]), int(order[-1]))["normal"]
