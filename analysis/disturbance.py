@@ -60,6 +60,28 @@ class DisturbanceByOrder:
         drawn = self._set.sample(np.maximum(groups, 0), rng)
         return np.where(groups >= 0, drawn, 0.0)
 
+    def sample_transfers(self, n_after: np.ndarray, transfers: int, rng: np.random.Generator) -> np.ndarray:
+        """dG of each device in each of ``transfers`` transfers: (transfers, *n_after.shape).
+
+        Groups are looked up once per device, not once per draw; devices of normal groups cost one
+        normal draw each.
+        """
+        n_after = np.asarray(n_after)
+        groups = self.group_of(n_after)
+        result = np.zeros((transfers, *n_after.shape))
+        distributions = self._set
+        disturbed = groups >= 0
+        normal = disturbed & distributions.is_normal(np.maximum(groups, 0))
+        if normal.any():
+            means, sds = distributions.moments(groups[normal])
+            result[:, normal] = means + sds * rng.standard_normal((transfers, int(normal.sum())))
+        other = disturbed & ~normal
+        if other.any():
+            result[:, other] = self._set.sample(
+                np.broadcast_to(groups[other], (transfers, int(other.sum()))), rng
+            )
+        return result
+
     def table(self) -> list[dict[str, Any]]:
         """One row per group: N range, values, mean, sd, 5th/95th percentiles, the chosen form."""
         rows = []

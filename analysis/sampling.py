@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,8 +82,12 @@ class ChosenDistribution:
             "resample: uniform over their range",
         )
 
+    @cached_property
+    def _as_set(self) -> DistributionSet:
+        return DistributionSet([self])
+
     def sample(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        return DistributionSet([self]).sample(np.zeros(size, dtype=np.intp), rng)
+        return self._as_set.sample(np.zeros(size, dtype=np.intp), rng)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,18 +130,44 @@ class DistributionSet:
         self._offset = np.concatenate([[0], np.cumsum(self._count)[:-1]])
         self._values = np.concatenate([d.values for d in distributions])
 
+    def is_normal(self, groups: np.ndarray) -> np.ndarray:
+        """Whether each group's distribution is the normal form."""
+        return self._form[groups] == _FORM_CODE["normal"]
+
+    def moments(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd of each group's values."""
+        return self._mean[groups], self._sd[groups]
+
     def sample(self, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One value per entry of ``groups`` (indices into the set), same shape."""
+        """One value per entry of ``groups`` (indices into the set), same shape.
+
+        Only the forms present are computed, each on its own entries: a set of normal groups costs one
+        normal draw per entry and a multiply-add.
+        """
         groups = np.asarray(groups, dtype=np.intp)
+        forms = self._form[groups]
+        present = np.unique(self._form)
+        if present.size == 1:
+            return self._draw(int(present[0]), groups, rng)
+        result = np.empty(groups.shape)
+        for code in present:
+            mask = forms == code
+            if mask.any():
+                result[mask] = self._draw(int(code), groups[mask], rng)
+        return result
+
+    def _draw(self, code: int, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if code == _FORM_CODE["normal"]:
+            drawn = rng.standard_normal(groups.shape)
+            drawn *= self._sd[groups]
+            drawn += self._mean[groups]
+            return drawn
+        if code == _FORM_CODE["constant"]:
+            return self._mean[groups].astype(float)
         u = rng.random(groups.shape)
-        z = rng.standard_normal(groups.shape)
-        form = self._form[groups]
-        picked = np.minimum((u * self._count[groups]).astype(np.intp), self._count[groups] - 1)
-        empirical = self._values[self._offset[groups] + picked]
-        normal = self._mean[groups] + self._sd[groups] * z
-        uniform = self._low[groups] + u * (self._high[groups] - self._low[groups])
-        return np.select(
-            [form == _FORM_CODE["normal"], form == _FORM_CODE["uniform"], form == _FORM_CODE["constant"]],
-            [normal, uniform, self._mean[groups]],
-            empirical,
-        )
+        if code == _FORM_CODE["uniform"]:
+            low = self._low[groups]
+            return low + u * (self._high[groups] - low)
+        count = self._count[groups]
+        picked = np.minimum((u * count).astype(np.intp), count - 1)
+        return self._values[self._offset[groups] + picked]

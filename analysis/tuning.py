@@ -47,11 +47,15 @@ class TuningImprecision:
         """Mean relative offset of the achieved conductance from a target G."""
         return self.offset(g_s)
 
+    def moments(self, target_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd (siemens) of the conductance achieved for each target."""
+        target = np.asarray(target_s, dtype=float)
+        return target * (1.0 + self.offset_rel(target)), target * self.sigma_rel(target)
+
     def sample(self, target_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Achieved conductances for targets: target * (1 + offset_rel + sigma_rel * z)."""
-        target = np.asarray(target_s, dtype=float)
-        z = rng.standard_normal(target.shape)
-        return target * (1.0 + self.offset_rel(target) + self.sigma_rel(target) * z)
+        mean, sd = self.moments(target_s)
+        return mean + sd * rng.standard_normal(mean.shape)
 
     @classmethod
     def fit(

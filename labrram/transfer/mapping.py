@@ -18,6 +18,7 @@ G+ and G- matrices sit on tiles of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +54,7 @@ def augmented(weights: np.ndarray, biases: np.ndarray) -> np.ndarray:
     return np.vstack([weights, biases[None, :]])
 
 
+@lru_cache(maxsize=64)
 def later_programmed(
     shape: tuple[int, int], tile: tuple[int, int], order: str = "column-major"
 ) -> np.ndarray:
@@ -74,6 +76,7 @@ def later_programmed(
                 else np.arange(h * w).reshape(h, w)
             )
             block[:] = h * w - 1 - position
+    result.flags.writeable = False
     return result
 
 
@@ -96,7 +99,7 @@ def map_layer(
     else:
         g_min, g_max = window_s
     span = g_max - g_min
-    n_after = later_programmed(matrix.shape, tile, order)
+    n_after = later_programmed(tuple(matrix.shape), tuple(tile), order)
     if scheme == "differential":
         largest = float(np.max(np.abs(matrix))) or 1.0
         positive = g_min + span * np.maximum(matrix, 0.0) / largest

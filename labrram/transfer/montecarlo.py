@@ -21,7 +21,7 @@ from labrram.transfer.mapping import LayerMapping, map_network
 from labrram.transfer.network import MLP
 
 NONIDEALITIES = ("tuning", "disturbance", "stuck", "levels", "retention", "read_noise")
-CHUNK_ELEMENTS = 20_000_000  # transfers x samples x widest layer per chunk: ~160 MB of float64
+CHUNK_ELEMENTS = 1_000_000  # transfers x samples x widest layer per chunk: 8 MB, cache-friendly
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,15 @@ def sample_conductances(
         if mapping.levels is not None and "levels" in include:
             g = model.levels.sample(np.broadcast_to(mapping.levels[index], shape), rng)
         elif model.tuning is not None and "tuning" in include:
-            g = model.tuning.sample(np.broadcast_to(target, shape), rng)
+            # The same targets in every transfer: each device's mean and sd once, then one draw each.
+            mean, sd = model.tuning.moments(target)
+            g = rng.standard_normal(shape)
+            g *= sd
+            g += mean
         else:
             g = np.broadcast_to(target, shape).copy()
         if model.disturbance is not None and "disturbance" in include:
-            g = g + model.disturbance.sample(np.broadcast_to(n_after, shape), rng)
+            g += model.disturbance.sample_transfers(n_after, transfers, rng)
         if model.retention is not None and "retention" in include and settings.time_s:
             g = g + model.retention.sample(g, settings.time_s, rng)
         stuck = np.zeros(shape, dtype=bool)
