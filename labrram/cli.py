@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from importlib import resources
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from labrram.analyze_cli import add_analyze_parser, add_import_parser
 from labrram.bench.base import DeviceAddress
-from labrram.bench.factory import bench_from_config, simulated_lab
+from labrram.bench.factory import bench_and_chip, bench_from_config, simulated_lab
+from labrram.chip_store import chip_state_path
 from labrram.config import load_config
 from labrram.db import (
     Recorder,
@@ -27,10 +29,12 @@ from labrram.db import (
     upgrade,
 )
 from labrram.db import current_revision as schema_revision
+from labrram.db.summary import format_outcome, run_summary
 from labrram.demo import demo_records, format_report, summarize
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
+from labrram.physics.state import load_chip, save_chip
 from labrram.procedures.tuning import TUNING_PRESETS, preset_for
 from labrram.records import Progress, Record
 from labrram.transfer_cli import add_transfer_parsers
@@ -93,8 +97,13 @@ def _demo(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
-    engine = open_database(resolve_database_url(args.database or config.database_url))
-    bench = bench_from_config(config)
+    url = resolve_database_url(args.database or config.database_url)
+    engine = open_database(url)
+    bench, chip = bench_and_chip(config)
+    state = chip_state_path(url, config) if chip is not None else None
+    if state is not None and state.exists() and not args.fresh_chip:
+        load_chip(chip, state)
+        print(f"simulated chip restored from {state}", file=sys.stderr)
     devices = parse_devices(args.devices, bench.arrays)
     settings, extras = build_settings(args.procedure, args.param, bench)
     recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
@@ -121,12 +130,17 @@ def _measure(args: argparse.Namespace) -> int:
             end = "\n" if record.done == record.total else ""
             print(f"\r{args.procedure}: {record.done}/{record.total}{eta}   ", end=end, file=sys.stderr)
 
-    with bench:
-        run_id = record_run(recorder, records, tee=show)
+    try:
+        with bench:
+            run_id = record_run(recorder, records, tee=show)
+    finally:
+        if state is not None:
+            save_chip(chip, state)  # whatever happened to the chip, it keeps it for the next command
     print(
         f"{args.procedure}: run {run_id} completed on {len(devices)} devices, recorded in "
         f"{engine.url.render_as_string(hide_password=True)}"
     )
+    print(format_outcome(run_summary(engine, run_id)))
     return 0
 
 
@@ -179,6 +193,15 @@ def _db_show(args: argparse.Namespace) -> int:
         raise LabrramError(f"there is no run {args.run}")
     for name, value in selected.iloc[0].items():
         print(f"{name:>16}: {value}")
+    summary = run_summary(engine, args.run)
+    print(f"{'bench':>16}: {summary['bench']}")
+    print(f"{'devices':>16}: {summary['devices']}")
+    print(
+        f"{'records':>16}: {summary['pulses']} pulses, {summary['reads']} reads, results {summary['results']}"
+    )
+    for name, counts in summary["outcomes"].items():
+        print(f"{name:>16}: {counts}")
+    print(f"{'parameters':>16}: {json.dumps(summary['parameters'], default=str)[:2000]}")
     return 0
 
 
@@ -225,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--database", help=database_help)
     measure.add_argument("--operator", help="who runs it, recorded with the run")
     measure.add_argument("--quiet", action="store_true", help="no progress line")
+    measure.add_argument(
+        "--fresh-chip", action="store_true", help="start from a new simulated chip instead of the one kept"
+    )
     measure.set_defaults(handler=_measure)
 
     server = commands.add_parser("sim-server", help="serve simulated instruments on loopback TCP sockets")

@@ -156,13 +156,23 @@ def simulated_instrument_bench(
 def bench_from_config(config: BenchConfig) -> Bench:
     """The bench a configuration describes: through its instruments' drivers when it lists them
     ([instruments]), else the direct simulated bench."""
+    return bench_and_chip(config)[0]
+
+
+def bench_and_chip(config: BenchConfig, pulse_off_s: float = 0.0) -> tuple[Bench, SimulatedChip | None]:
+    """The configured bench and, when its chip is simulated in this process, that chip (to save or restore
+    its state); None for real instruments or instruments served elsewhere. ``pulse_off_s``: see
+    `direct_simulated_bench`."""
     instruments = config.instruments
     if instruments is None:
-        return direct_simulated_bench(config)
+        bench = direct_simulated_bench(config, pulse_off_s)
+        return bench, bench.chip
     library: object = instruments.visa_library or None
     node = instruments.smu2_tsp_link_node
+    chip = None
     if instruments.visa_library == "@sim":
         lab = simulated_lab(config, node)
+        chip = lab.chip
         library = EmulatorVisaLibrary.serving(
             {
                 instruments.resources[name]: emulator
@@ -170,10 +180,11 @@ def bench_from_config(config: BenchConfig) -> Bench:
                 if name in instruments.resources
             }
         )
-    return connect_bench(
+    bench = connect_bench(
         config,
         instruments.resources,
         library,
         instrument_clock=instruments.clock == "instrument",
         tsp_link_node=node,
     )
+    return bench, chip
