@@ -341,7 +341,7 @@ def _scheme(engine: Engine, run_ids: list[int]) -> dict[str, Any]:
         rows = connection.execute(
             select(Run.procedure, Run.parameters, Run.sample_id).where(Run.id.in_(run_ids))
         ).all()
-        programming = [(p, s) for proc, p, s in rows if proc in ("array_programming", "demo")]
+        programming = [(p, s) for proc, p, s in rows if proc == "array_programming"]
         if not programming:
             return {}
         parameters, sample_id = programming[0]
@@ -353,7 +353,7 @@ def _scheme(engine: Engine, run_ids: list[int]) -> dict[str, Any]:
     scheme: dict[str, Any] = {"order": parameters.get("order", "column-major")}
     if chosen is not None:
         scheme.update(array_rows=int(chosen[1]), array_cols=int(chosen[2]), array_kind=str(chosen[3]))
-    settings = parameters.get("settings") or parameters.get("alibart") or {}
+    settings = parameters.get("settings") or {}
     if "tolerance" in settings:
         scheme["tolerance"] = settings["tolerance"]
     return scheme

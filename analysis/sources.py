@@ -22,7 +22,7 @@ from labrram.db.recorder import RECORD_MODELS
 # Procedures whose runs apply identical pulses with a read after each: jump-table material.
 JUMP_TABLE_PROCEDURES = ("pulse_train", "pulse_sweep", "imported_pulses")
 # Procedures whose runs say which devices are stuck, and how each counts the devices it tried.
-STUCK_PROCEDURES = {"array_programming": "tuning", "demo": "tuning", "stuck_map": "read"}
+STUCK_PROCEDURES = {"array_programming": "tuning", "stuck_map": "read"}
 
 
 @dataclass(frozen=True)

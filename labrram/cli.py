@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 import threading
+import time
 from importlib import resources
 from pathlib import Path
 
-from labrram.analyze_cli import add_analyze_parser, add_import_parser
+from labrram.analyze_cli import add_analyze_parser, add_import_parser, parse_runs
 from labrram.bench.base import DeviceAddress
-from labrram.bench.factory import bench_and_chip, bench_from_config, simulated_lab
+from labrram.bench.factory import bench_and_chip, simulated_lab
 from labrram.chip_store import chip_state_path
 from labrram.config import load_config
 from labrram.db import (
@@ -30,16 +31,14 @@ from labrram.db import (
 )
 from labrram.db import current_revision as schema_revision
 from labrram.db.summary import format_outcome, run_summary
-from labrram.demo import demo_records, format_report, summarize
+from labrram.demo import PRESETS, run_demo
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
 from labrram.physics.state import load_chip, save_chip
-from labrram.procedures.tuning import TUNING_PRESETS, preset_for
 from labrram.records import Progress, Record
+from labrram.report_cli import write_report
 from labrram.transfer_cli import add_transfer_parsers
-
-RETENTION_WAIT_S = 1e4
 
 
 def example_config(name: str) -> Path:
@@ -52,45 +51,44 @@ def default_config_path() -> Path:
     return example_config("tio2-bench.toml")
 
 
-def default_demo_config_path() -> Path:
-    """The bench of the demo: the same chip reached through the instrument drivers."""
-    return example_config("tio2-instruments-bench.toml")
-
-
 def _demo(args: argparse.Namespace) -> int:
-    config_path = Path(args.config) if args.config else default_demo_config_path()
-    config = load_config(config_path)
-    url = resolve_database_url(args.database or config.database_url)
-    engine = open_database(url)
-    bench = bench_from_config(config)
-    seed = config.seed if args.seed is None else args.seed
-    parameters = config.sample.parameters
-    margin_s = 0.1 * (parameters.g_max_s - parameters.g_min_s)
-    targets_s = (parameters.g_min_s + margin_s, parameters.g_max_s - margin_s)
-    taken: list[Record] = []
+    engine = open_database(resolve_database_url(args.database))
 
-    def take(record: Record) -> None:
-        taken.append(record)
-        if isinstance(record, Progress) and not args.quiet:
-            end = "\n" if record.done == record.total else ""
-            print(f"\rprogramming: {record.done}/{record.total} devices", end=end, file=sys.stderr)
+    shown = {"at": 0.0, "stage": ""}
 
-    recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
-    preset = preset_for(bench.min_pulse_width_s)
-    with bench:
-        records = demo_records(
-            bench, seed, targets_s, TUNING_PRESETS[preset], retention_wait_s=RETENTION_WAIT_S
-        )
-        run_id = record_run(recorder, records, tee=take)
-    report = summarize(taken, RETENTION_WAIT_S, bench.now())
-    path = "instrument drivers" if config.instruments else "the chip directly"
-    title = (
-        f"labrram demo: simulated {config.sample.preset.name} chip {config.sample.chip!r} "
-        f"(seed {config.seed}), bench {config.name!r} from {config_path.name}, through {path}, "
-        f"tuning preset {preset!r}"
+    def progress(line: str) -> None:
+        # At most four updates a second, and every change of stage.
+        stage = line.split(":")[0]
+        now = time.monotonic()
+        if args.quiet or (stage == shown["stage"] and now - shown["at"] < 0.25):
+            return
+        shown.update(at=now, stage=stage)
+        print(f"\r{line:<90}", end="", file=sys.stderr, flush=True)
+
+    result = run_demo(
+        args.preset,
+        engine,
+        Path(args.out),
+        Path(args.config) if args.config else None,
+        fast=args.fast,
+        chips=args.chips,
+        transfers=args.transfers,
+        progress=progress,
+        operator=args.operator,
     )
-    print(format_report(report, title))
-    print(f"Recorded as run {run_id} in {engine.url.render_as_string(hide_password=True)}")
+    if not args.quiet:
+        print(file=sys.stderr)
+    print("\n".join(result.summary_lines()))
+    print(f"recorded in {engine.url.render_as_string(hide_password=True)}; device model {result.model_id}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    engine = open_database(resolve_database_url(args.database), create=False)
+    path = write_report(
+        engine, Path(args.model), Path(args.out), parse_runs(args.runs), args.task, args.transfers
+    )
+    print(f"report: {path}")
     return 0
 
 
@@ -220,15 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     database_help = "database URL (default: LABRRAM_DATABASE_URL, the bench file, or the SQLite file)"
 
-    demo = commands.add_parser("demo", help="characterize a simulated chip, record it, print a summary")
-    demo.add_argument(
-        "--config", help="bench TOML (default: the shipped TiO2 8x8 bench behind simulated instruments)"
+    demo = commands.add_parser(
+        "demo",
+        help="characterize a simulated chip, model it, predict a network's transfer, check it on chips",
     )
-    demo.add_argument("--seed", type=int, help="seed of the random targets (default: bench seed)")
-    demo.add_argument("--database", help=database_help)
-    demo.add_argument("--operator", help="who runs it, recorded with the run")
+    demo.add_argument("--preset", choices=sorted(PRESETS), default="tio2-passive-8x8")
+    demo.add_argument("--config", help="bench TOML (default: the preset's shipped demo bench)")
+    demo.add_argument("--database", "--db", help=database_help)
+    demo.add_argument("--out", default="labrram-demo", help="folder for the report (default: labrram-demo)")
+    demo.add_argument("--fast", action="store_true", help="a small version (fewer devices, transfers, chips)")
+    demo.add_argument("--chips", type=int, help="fresh chips for the closed loop (default 4; fast 2)")
+    demo.add_argument("--transfers", type=int, help="simulated transfers (default 1000; fast 200)")
+    demo.add_argument("--operator", help="who runs it, recorded with the runs")
     demo.add_argument("--quiet", action="store_true", help="no progress line")
     demo.set_defaults(handler=_demo)
+
+    report = commands.add_parser("report", help="an HTML report of a database's runs and a device model")
+    report.add_argument("--model", required=True, help="a device model file")
+    report.add_argument("--out", default="labrram-report", help="folder for report.html and its plots")
+    report.add_argument("--runs", help="runs to list (default: those the model was fitted from)")
+    report.add_argument("--task", help="also predict a transfer of this task's network (moons, digits, ...)")
+    report.add_argument("--transfers", type=int, default=500)
+    report.add_argument("--database", "--db", help=database_help)
+    report.set_defaults(handler=_report)
 
     listing = "\n".join(f"  {name:<14} {spec.summary}" for name, spec in sorted(PROCEDURES.items()))
     measure = commands.add_parser(
