@@ -35,6 +35,7 @@ from labrram.demo import PRESETS, run_demo
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
+from labrram.parameter_docs import parameter_rows
 from labrram.physics.state import load_chip, save_chip
 from labrram.records import Progress, Record
 from labrram.report_cli import write_report
@@ -93,6 +94,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace) -> int:
+    if args.list_params:
+        for name, unit, default, meaning in parameter_rows(args.procedure):
+            print(f"{name:<22} {unit:<5} {default:<16} {meaning}")
+        return 0
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
     url = resolve_database_url(args.database or config.database_url)
@@ -260,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--database", help=database_help)
     measure.add_argument("--operator", help="who runs it, recorded with the run")
     measure.add_argument("--quiet", action="store_true", help="no progress line")
+    measure.add_argument(
+        "--list-params", action="store_true", help="list the procedure's parameters (unit, default, meaning)"
+    )
     measure.add_argument(
         "--fresh-chip", action="store_true", help="start from a new simulated chip instead of the one kept"
     )

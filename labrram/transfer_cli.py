@@ -10,7 +10,7 @@ from labrram.analysis.model import DeviceModel
 from labrram.errors import ParameterError
 from labrram.transfer.datasets import load_task
 from labrram.transfer.evaluate import evaluate_task
-from labrram.transfer.montecarlo import NONIDEALITIES, TransferSettings
+from labrram.transfer.montecarlo import DEFAULT_NONIDEALITIES, NONIDEALITIES, TransferSettings
 from labrram.transfer.network import ACTIVATIONS, parse_sizes
 from labrram.transfer.report import write_transfer_report
 from labrram.transfer.sweep import points, run_sweep
@@ -42,7 +42,7 @@ def _settings(args: argparse.Namespace, task: str) -> tuple[TrainingSettings, Tr
         learning_rate=args.learning_rate or rate,
         seed=args.seed,
     )
-    unknown = set(args.exclude) - set(NONIDEALITIES)
+    unknown = (set(args.exclude) | set(args.include)) - set(NONIDEALITIES)
     if unknown:
         raise ParameterError(
             "exclude", f"unknown non-idealities {sorted(unknown)}; known: {', '.join(NONIDEALITIES)}"
@@ -52,7 +52,7 @@ def _settings(args: argparse.Namespace, task: str) -> tuple[TrainingSettings, Tr
         scheme=args.scheme,
         quantize=args.quantize,
         time_s=args.time,
-        include=frozenset(NONIDEALITIES) - set(args.exclude),
+        include=(DEFAULT_NONIDEALITIES | set(args.include)) - set(args.exclude),
     )
     return training, transfer
 
@@ -119,6 +119,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantize", action="store_true", help="snap weights to the model's measured levels")
     parser.add_argument(
         "--exclude", nargs="*", default=[], metavar="NONIDEALITY", help=", ".join(NONIDEALITIES)
+    )
+    parser.add_argument(
+        "--include",
+        nargs="*",
+        default=[],
+        metavar="NONIDEALITY",
+        help="read_noise: off by default, every measured statistic already holds one read's noise",
     )
     parser.add_argument("--epochs", type=int, help="training epochs (task default)")
     parser.add_argument("--batch-size", type=int, help="training batch size (task default)")

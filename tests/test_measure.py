@@ -17,7 +17,8 @@ from labrram.config import load_config
 from labrram.db import Recorder, Selection, open_database, pulses, results, runs
 from labrram.drivers.simulated.server import InstrumentServer
 from labrram.errors import ParameterError
-from labrram.measure import build_settings, parse_devices
+from labrram.measure import PROCEDURES, build_settings, parse_devices
+from labrram.parameter_docs import markdown_table
 from labrram.physics import ArrayKind
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 from tests.db.helpers import small_bench, small_config, targets
@@ -233,3 +234,13 @@ def test_instruments_switched_off_mid_run_fail_it_keeping_every_record_and_it_re
     tuning = results(engine, "tuning", Selection(runs=[1]))
     assert sorted(zip(tuning["row"], tuning["col"], strict=True)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert runs(engine)["status"].iloc[0] == "completed"
+
+
+def test_the_readme_lists_every_procedure_parameter_as_the_code_has_them(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in PROCEDURES:
+        assert f"**{name}**\n\n{markdown_table(name)}\n" in readme, name
+    assert main(["measure", "tuning", "--list-params"]) == 0
+    listed = capsys.readouterr().out
+    assert re.search(r"^max_pulses\s+2000\s+pulse budget per device$", listed, re.MULTILINE)
+    assert re.search(r"^target_s\s+S\s+None\s+target conductance$", listed, re.MULTILINE)

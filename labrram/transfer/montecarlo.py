@@ -10,7 +10,7 @@ runs on all T weight sets at once, in chunks of transfers that bound the memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from labrram.transfer.mapping import LayerMapping, map_network
 from labrram.transfer.network import MLP
 
 NONIDEALITIES = ("tuning", "disturbance", "stuck", "levels", "retention", "read_noise")
+# Every measured statistic (an achieved conductance, a level, a disturbance) was taken by a read and
+# already holds one read's noise, as the read an inference makes does: read noise on top would count it
+# twice. It is simulated only when asked for (statistics from averaged reads, artificial models).
+DEFAULT_NONIDEALITIES = frozenset(NONIDEALITIES) - {"read_noise"}
 CHUNK_ELEMENTS = 1_000_000  # transfers x samples x widest layer per chunk: 8 MB, cache-friendly
 
 
@@ -32,7 +36,7 @@ class TransferSettings:
     scheme: str = "differential"
     quantize: bool = False
     time_s: float | None = None
-    include: frozenset[str] = field(default_factory=lambda: frozenset(NONIDEALITIES))
+    include: frozenset[str] = DEFAULT_NONIDEALITIES
     tile: tuple[int, int] | None = None  # default: the device model's array size, else 8 x 8
     order: str | None = None  # default: the device model's programming order
 
