@@ -17,16 +17,9 @@ from labrram.analysis.levels import MultilevelLevels
 from labrram.analysis.read_noise import ReadNoise
 from labrram.analysis.retention import RetentionModel
 from labrram.analysis.tuning import TuningImprecision
+from labrram.plotting import save_figure
 
 US = 1e6
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    return path
 
 
 def plot_jump_table(table: JumpTable, path: Path, table_index: int = 0) -> Path:
@@ -74,7 +67,7 @@ def plot_jump_table(table: JumpTable, path: Path, table_index: int = 0) -> Path:
         if "amplitude_v" in condition:
             ax.set_title(f"{kind}: {condition['amplitude_v']:g} V, {condition['width_s']:g} s pulses")
         ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_tuning(tuning: TuningImprecision, path: Path) -> Path:
@@ -96,7 +89,7 @@ def plot_tuning(tuning: TuningImprecision, path: Path) -> Path:
     ax.set_ylabel("mean offset (%)")
     ax.set_title("tuning offset")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_disturbance(disturbance: DisturbanceByOrder, path: Path) -> Path:
@@ -121,7 +114,7 @@ def plot_disturbance(disturbance: DisturbanceByOrder, path: Path) -> Path:
     ax.set_xlabel("dG (uS)")
     ax.set_ylabel("devices")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_levels(levels: MultilevelLevels, path: Path) -> Path:
@@ -137,7 +130,7 @@ def plot_levels(levels: MultilevelLevels, path: Path) -> Path:
     ax.set_title("multilevel levels (dashed: read thresholds)")
     if levels.count <= 12:
         ax.legend(fontsize=7, ncol=2)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_retention(retention: RetentionModel, path: Path) -> Path:
@@ -167,7 +160,7 @@ def plot_retention(retention: RetentionModel, path: Path) -> Path:
     sd_ax.set_title(title, fontsize=9)
     if len(retention.levels) <= 10:
         mean_ax.legend(fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_read_noise(noise: ReadNoise, path: Path) -> Path:
@@ -180,7 +173,7 @@ def plot_read_noise(noise: ReadNoise, path: Path) -> Path:
     ax.set_xlabel("conductance (uS)")
     ax.set_ylabel("read noise sd (uS)")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_model(model, folder: Path, stem: str) -> list[Path]:

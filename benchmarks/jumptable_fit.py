@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from timing import best_of
 
 from labrram.analysis.jumptable import JumpTable
 from labrram.analysis.responses import PULSE_KINDS, PulseResponses, pulse_responses
@@ -55,15 +55,6 @@ def pandas_fit(responses: PulseResponses) -> pd.Series:
     )
     frame["bin"] = pd.cut(frame["g"], BINS, labels=False)
     return frame.groupby(["kind", "bin"])["dg"].quantile(list(np.linspace(0, 1, GRID)))
-
-
-def best_of(repeats: int, work) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def fit_benchmark(pairs: int) -> None:

@@ -14,9 +14,9 @@ seed 002's figures (tuning spread and offset, disturbance by order, 0.5% stuck d
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_of
 
 from labrram.analysis import DeviceModel, DisturbanceByOrder, StuckDevices, TuningImprecision
 from labrram.transfer import MLP, TrainingSettings, TransferSettings, digits, moons, transfer_correctness
@@ -36,15 +36,6 @@ def seed_002_model() -> DeviceModel:
     )
     scheme = {"order": "column-major", "array_rows": 8, "array_cols": 8}
     return DeviceModel((100e-6, 500e-6), scheme, tuning=tuning, disturbance=disturbance, stuck=stuck)
-
-
-def best_of(repeats: int, work) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -31,23 +31,11 @@ from sqlalchemy import Engine, select
 
 from labrram.db.models import Run
 from labrram.db.queries import Selection, _device_table, _run_ids
+from labrram.db.recorder import PULSE_COLUMNS, READ_COLUMNS
 from labrram.errors import DatabaseError
 
-# Columns of each big table as the columnar path returns them (run_id, device_id, seq first).
-COLUMNS = {
-    "pulse": (
-        "run_id",
-        "device_id",
-        "seq",
-        "t_s",
-        "amplitude_v",
-        "width_s",
-        "kind",
-        "compliance_a",
-        "current_a",
-    ),
-    "read": ("run_id", "device_id", "seq", "t_s", "voltage_v", "current_a", "conductance_s"),
-}
+# Columns of each big table as the columnar path returns them: the Recorder's (run_id, device_id, seq first).
+COLUMNS = {"pulse": PULSE_COLUMNS, "read": READ_COLUMNS}
 # Nullable REAL columns: SQLite's Arrow reader infers a column's type from its first rows, so NULLs
 # travel as +inf (never a stored value) and become nulls again here.
 _NULLABLE = {"compliance_a", "current_a"}

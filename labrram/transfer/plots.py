@@ -8,17 +8,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from labrram.analysis.model import DeviceModel
+from labrram.plotting import save_figure
 from labrram.transfer.datasets import Dataset
 from labrram.transfer.evaluate import Evaluation
 from labrram.transfer.montecarlo import TransferSettings, mappings_for, transferred_weights
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    return path
 
 
 def plot_accuracy(
@@ -40,7 +33,7 @@ def plot_accuracy(
     ax.set_xlabel("test accuracy (%)  (dashed: software; short bars: measured on chips)")
     ax.set_ylabel("simulated transfers")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_consistency(evaluations: list[Evaluation], path: Path) -> Path:
@@ -56,7 +49,7 @@ def plot_consistency(evaluations: list[Evaluation], path: Path) -> Path:
     ax.set_xlabel("x: % of transfers classifying a test point correctly")
     ax.set_ylabel("test points (%)")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_decision_regions(
@@ -92,7 +85,7 @@ def plot_decision_regions(
         )
         ax.set_title(f"{evaluation.label}: variability p(1-p) over {transfers} transfers", fontsize=9)
         figure.colorbar(mesh, ax=ax)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_over_time(evaluations: list[Evaluation], path: Path) -> Path:
@@ -116,4 +109,4 @@ def plot_over_time(evaluations: list[Evaluation], path: Path) -> Path:
     ax.set_xlabel("time after programming (s)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
