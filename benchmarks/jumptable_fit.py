@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,7 @@ def build_database(path: Path, count: int) -> str:
     after = before + rng.normal(1e-6, 0.5e-6, device.size)
     seq = np.arange(device.size) * 3
     run = recorder.run_id
-    with sqlite3.connect(building) as connection:
+    with closing(sqlite3.connect(building)) as connection, connection:
         connection.executemany(
             PULSE_SQL, ((run, int(d), int(s) + 1, float(s)) for d, s in zip(device, seq, strict=True))
         )
@@ -136,6 +137,10 @@ def build_database(path: Path, count: int) -> str:
                     for d, s, x in zip(device, seq, values, strict=True)
                 ),
             )
+    # Fold the write-ahead log into the file before it takes its final name (the log keeps the old one).
+    with closing(sqlite3.connect(building)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
     building.rename(path)
     return url
 
