@@ -132,7 +132,7 @@ def add_analyze_parser(commands: argparse._SubParsersAction, database_help: str)
         parser.add_argument("--chip", help="only this chip")
         parser.add_argument("--array", help="only this array")
         parser.add_argument("--procedure", help="only runs of this procedure")
-        parser.add_argument("--database", help=database_help)
+        parser.add_argument("--database", "--db", help=database_help)
         parser.add_argument("--no-plots", action="store_true", help="write no PNG plots beside the file")
         parser.add_argument("--bins", type=int, default=50, help="conductance bins of the jump-table (50)")
         parser.add_argument("--binning", choices=BINNINGS, default="equal-width")
@@ -175,5 +175,5 @@ def add_import_parser(db_commands: argparse._SubParsersAction, database_help: st
     parser.add_argument(
         "--option", action="append", default=[], metavar="NAME=VALUE", help="a format option (see its docs)"
     )
-    parser.add_argument("--database", help=database_help)
+    parser.add_argument("--database", "--db", help=database_help)
     parser.set_defaults(handler=_db_import)

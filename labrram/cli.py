@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measure.add_argument("--resume", type=int, metavar="RUN", help="continue an interrupted run")
     measure.add_argument("--seed", type=int, help="seed of random choices (default: bench seed)")
-    measure.add_argument("--database", help=database_help)
+    measure.add_argument("--database", "--db", help=database_help)
     measure.add_argument("--operator", help="who runs it, recorded with the run")
     measure.add_argument("--quiet", action="store_true", help="no progress line")
     measure.add_argument(
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_export.add_argument("--out", default=".", help="folder for the files (default: here)")
     db_export.set_defaults(handler=_db_export)
     for sub in (db_upgrade, db_runs, db_show, db_export):
-        sub.add_argument("--database", help=database_help)
+        sub.add_argument("--database", "--db", help=database_help)
     add_import_parser(db, database_help)
     add_analyze_parser(commands, database_help)
     add_transfer_parsers(commands)
