@@ -18,11 +18,10 @@ import pandas as pd
 from sqlalchemy import Engine, Select, or_, select
 
 from labrram.db.models import Array, Device, ProcedureResult, PulseRecord, ReadRecord, Run, Sample
-from labrram.db.recorder import RESULT_TABLES
+from labrram.db.recorder import RESULT_TABLES, STALE_AFTER_S
 from labrram.errors import DatabaseError
 
 RESULT_MODELS = {kind: model for kind, (model, _) in RESULT_TABLES.items()} | {"other": ProcedureResult}
-STALE_AFTER_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -234,7 +233,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def export_run(engine: Engine, run_id: int, directory: Path, fmt: str) -> list[Path]:
+def export_run(engine: Engine, run_id: int, directory: Path, fmt: str, overwrite: bool = False) -> list[Path]:
     """Write a run's pulses, reads and results as Parquet or CSV files; return their paths."""
     if fmt not in ("parquet", "csv"):
         raise DatabaseError(f"export format must be parquet or csv, not {fmt!r}")
@@ -248,9 +247,15 @@ def export_run(engine: Engine, run_id: int, directory: Path, fmt: str) -> list[P
         frame = results(engine, kind, selection)
         if not frame.empty:
             frames[f"results_{kind}"] = frame
+    targets = {name: directory / f"run{run_id}_{name}.{fmt}" for name in frames}
+    existing = [str(path) for path in targets.values() if path.exists()]
+    if existing and not overwrite:
+        raise DatabaseError(
+            f"export would overwrite {', '.join(existing)}: choose another folder or --overwrite"
+        )
     written = []
     for name, frame in frames.items():
-        path = directory / f"run{run_id}_{name}.{fmt}"
+        path = targets[name]
         for column in ("extra", "values"):
             if column in frame:
                 frame[column] = frame[column].map(_json_text)

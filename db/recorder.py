@@ -9,10 +9,12 @@ continues it, numbering new records after the last committed one so nothing is w
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ from labrram.errors import DatabaseError, RecordConflictError
 from labrram.records import Pulse, Read, Record, Result, RunFinished, RunStarted, RunStatus
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class SampleIdentity(Protocol):
@@ -82,6 +85,8 @@ RESULT_MODELS = (ProcedureResult, *(m for m, _ in RESULT_TABLES.values()))
 RECORD_MODELS = (PulseRecord, ReadRecord, *RESULT_MODELS)
 
 MAX_RETRIES = 8
+STALE_AFTER_S = 300.0  # a run whose heartbeat is older than this has lost its recorder
+HEARTBEAT_S = 30.0  # a live run's heartbeat is renewed this often, records or not
 _STORED = (Pulse, Read, Result)
 
 
@@ -96,6 +101,29 @@ class ResumePoint:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _age_s(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (_now() - moment).total_seconds()
+
+
+def _alive(run: Any) -> bool:
+    """Whether a run's recorder still works on it: a fresh heartbeat, or its process alive here."""
+    if _age_s(run["heartbeat_at"]) < STALE_AFTER_S:
+        if run["host"] != socket.gethostname():
+            return True
+        if int(run["pid"]) == os.getpid():
+            return False  # left running by this process: no recorder of ours holds it any more
+        try:
+            os.kill(int(run["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return False
 
 
 def _retrying(operation: Callable[[], T]) -> T:
@@ -137,6 +165,8 @@ class Recorder:
         self._arrays: dict[str, int] = {}
         self._pending: list[Pulse | Read | Result] = []
         self._finished: RunFinished | None = None
+        self._heartbeat: threading.Event | None = None
+        self._in_flight: tuple[int, int] | None = None  # (first seq, count) of a flush not yet settled
 
     # -- the stream ------------------------------------------------------------------------
     def record(self, records: Iterable[Record]) -> int:
@@ -173,21 +203,68 @@ class Recorder:
             self._finished = record
 
     def flush(self) -> None:
-        """Commit the pending records in one transaction (with the run's heartbeat)."""
+        """Commit the pending records in one transaction (with the run's heartbeat).
+
+        The records leave the pending list only once committed: a failure, or Ctrl-C, during the write
+        leaves them there for the next flush (`finish` makes one).
+        """
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
+        batch = list(self._pending)
         first_seq = self._next_seq
-        _retrying(lambda: self._write_batch(batch, first_seq))
+        retry = self._in_flight == (first_seq, len(batch))
+        self._in_flight = (first_seq, len(batch))
+        try:
+            _retrying(lambda: self._write_batch(batch, first_seq))
+        except RecordConflictError:
+            # A retry of an interrupted flush whose commit went through: nothing is missing.
+            if not (retry and self._stored(first_seq, len(batch))):
+                raise
         self._next_seq = first_seq + len(batch)
+        del self._pending[: len(batch)]
+        self._in_flight = None
 
     def finish(self, status: RunStatus, message: str = "") -> None:
         """Commit what is pending and mark the run ended."""
         if self.run_id is None:
             return
+        self._stop_heartbeat()
         self.flush()
         values = {"status": str(status), "message": message or None, "ended_at": _now()}
         _retrying(lambda: self._update_run(values))
+
+    def _stored(self, first_seq: int, count: int) -> bool:
+        """Whether every record numbered first_seq .. first_seq + count - 1 of the run is in the database."""
+        with self.engine.connect() as connection:
+            seqs = union_all(
+                *(
+                    select(m.seq).where(
+                        m.run_id == self.run_id, m.seq >= first_seq, m.seq < first_seq + count
+                    )
+                    for m in RECORD_MODELS
+                )
+            ).subquery()
+            return connection.scalar(select(func.count()).select_from(seqs)) == count
+
+    def _start_heartbeat(self) -> None:
+        """Renew the run's heartbeat every HEARTBEAT_S seconds while it lives, records or not (a long
+        retention wait writes nothing, but its run is not stale)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_S):
+                try:
+                    _retrying(lambda: self._update_run({}))
+                except Exception:
+                    logger.warning("run %s: heartbeat not written", self.run_id, exc_info=True)
+
+        threading.Thread(target=beat, name=f"labrram-heartbeat-{self.run_id}", daemon=True).start()
+        self._heartbeat = stop
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.set()
+            self._heartbeat = None
 
     # -- run lifecycle ---------------------------------------------------------------------
     def _start(self, started: RunStarted) -> None:
@@ -200,6 +277,7 @@ class Recorder:
             return
         self.run_id = _retrying(lambda: self._create_run(started))
         self._procedure = started.procedure
+        self._start_heartbeat()
 
     def _create_run(self, started: RunStarted) -> int:
         with self.engine.begin() as connection:
@@ -230,14 +308,31 @@ class Recorder:
         self._sample_id = registry.sample_id(connection, self.sample.chip, self.sample.technology)
         self._arrays = registry.array_ids(connection, self._sample_id, self.sample.arrays)
 
-    def resume(self, run_id: int) -> ResumePoint:
-        """Continue a run that did not complete (stale, aborted or failed)."""
+    def resume(
+        self, run_id: int, concluding: str | None = None, parameters: dict[str, Any] | None = None
+    ) -> ResumePoint:
+        """Continue a run that did not complete (stale, aborted or failed).
+
+        Done devices are those with a ``concluding`` result (any result when None). A run still live (its
+        recorder's heartbeat fresh, or its process alive on this host) is refused, and so is a resume
+        whose ``parameters`` differ from the stored run's.
+        """
         with self.engine.begin() as connection:
             run = connection.execute(select(Run).where(Run.id == run_id)).mappings().one_or_none()
             if run is None:
                 raise DatabaseError(f"there is no run {run_id}")
             if run["status"] == "completed":
                 raise DatabaseError(f"run {run_id} completed; there is nothing to resume")
+            if run["status"] == "running" and _alive(run):
+                raise DatabaseError(
+                    f"run {run_id} is live (process {run['pid']} on {run['host']}, heartbeat "
+                    f"{_age_s(run['heartbeat_at']):.0f} s ago): it cannot be taken over"
+                )
+            if parameters is not None and _jsonable(parameters) != run["parameters"]:
+                raise DatabaseError(
+                    f"run {run_id} was started with other parameters: resume it with the same ones "
+                    "(see labrram db show)"
+                )
             self._register(connection)
             if run["sample_id"] != self._sample_id:
                 raise DatabaseError(f"run {run_id} was recorded on another sample")
@@ -255,14 +350,29 @@ class Recorder:
             )
             seqs = union_all(*(select(m.seq).where(m.run_id == run_id) for m in RECORD_MODELS)).subquery()
             last = connection.scalar(select(func.max(seqs.c.seq)))
-            completed = self._completed_devices(connection, run_id)
+            completed = self._completed_devices(connection, run_id, concluding)
         self.run_id, self._procedure = run_id, run["procedure"]
         self._next_seq = 0 if last is None else last + 1
+        self._start_heartbeat()
         return ResumePoint(run_id, self._next_seq, completed)
 
-    def _completed_devices(self, connection: Connection, run_id: int) -> frozenset[DeviceAddress]:
-        """Devices with a concluding result in the run."""
-        done = union_all(*(select(m.device_id).where(m.run_id == run_id) for m in RESULT_MODELS)).subquery()
+    def _completed_devices(
+        self, connection: Connection, run_id: int, concluding: str | None
+    ) -> frozenset[DeviceAddress]:
+        """Devices with a concluding result in the run (any result when ``concluding`` is None)."""
+        if concluding is None:
+            done = union_all(
+                *(select(m.device_id).where(m.run_id == run_id) for m in RESULT_MODELS)
+            ).subquery()
+        elif concluding in RESULT_TABLES:
+            model = RESULT_TABLES[concluding][0]
+            done = select(model.device_id).where(model.run_id == run_id).subquery()
+        else:
+            done = (
+                select(ProcedureResult.device_id)
+                .where(ProcedureResult.run_id == run_id, ProcedureResult.kind == concluding)
+                .subquery()
+            )
         rows = connection.execute(
             select(Array.name, Device.row, Device.col)
             .join(Device, Device.array_id == Array.id)

@@ -32,18 +32,37 @@ def bench_id(connection: Connection, name: str) -> int:
 
 
 def sample_id(connection: Connection, chip: str, technology: str | None) -> int:
+    """The chip's id; a chip of that name already filed under another technology is refused."""
     _insert_ignore(connection, Sample, [{"name": chip, "kind": "chip", "technology": technology}])
-    return connection.scalar(select(Sample.id).where(Sample.name == chip))
+    found, stored = connection.execute(select(Sample.id, Sample.technology).where(Sample.name == chip)).one()
+    if stored is not None and technology is not None and stored != technology:
+        raise DatabaseError(
+            f"chip {chip!r} is on record as {stored!r}, this bench says {technology!r}: "
+            "a different chip needs a different name"
+        )
+    return found
 
 
 def array_ids(connection: Connection, sample: int, arrays: Iterable[ArrayGeometry]) -> dict[str, int]:
+    """Ids of the chip's arrays; an array on record with another size or access kind is refused."""
+    arrays = list(arrays)
     rows = [
         {"sample_id": sample, "name": a.name, "rows": a.rows, "cols": a.cols, "kind": str(a.kind)}
         for a in arrays
     ]
     _insert_ignore(connection, Array, rows)
-    found = connection.execute(select(Array.name, Array.id).where(Array.sample_id == sample))
-    return dict(found.all())
+    found = connection.execute(
+        select(Array.name, Array.id, Array.rows, Array.cols, Array.kind).where(Array.sample_id == sample)
+    ).all()
+    stored = {name: (rows_, cols, kind) for name, _, rows_, cols, kind in found}
+    for a in arrays:
+        if stored[a.name] != (a.rows, a.cols, str(a.kind)):
+            r, c, k = stored[a.name]
+            raise DatabaseError(
+                f"array {a.name!r} of this chip is on record as {r}x{c} {k}, this bench says "
+                f"{a.rows}x{a.cols} {a.kind}: a different chip needs a different name"
+            )
+    return {name: array_id for name, array_id, *_ in found}
 
 
 def device_ids(

@@ -10,31 +10,28 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from labrram.analyze_cli import add_analyze_parser, add_import_parser, parse_runs
-from labrram.bench.base import DeviceAddress
 from labrram.bench.factory import bench_and_chip, simulated_lab
 from labrram.chip_store import chip_state_path
 from labrram.config import load_config
 from labrram.db import (
     Recorder,
-    Selection,
     export_run,
     head_revision,
-    make_engine,
     open_database,
     record_run,
     resolve_database_url,
-    results,
     runs,
     stale_runs,
-    upgrade,
 )
-from labrram.db import current_revision as schema_revision
+from labrram.db.engine import upgrade_database
 from labrram.db.summary import format_outcome, run_summary
 from labrram.demo import PRESETS, run_demo
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
-from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices
+from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices, resume_context
 from labrram.parameter_docs import parameter_rows
 from labrram.physics.state import load_chip, save_chip
 from labrram.records import Progress, Record
@@ -100,7 +97,7 @@ def _measure(args: argparse.Namespace) -> int:
         return 0
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
-    url = resolve_database_url(args.database or config.database_url)
+    url = resolve_database_url(args.database, config.database_url)
     engine = open_database(url)
     bench, chip = bench_and_chip(config)
     state = chip_state_path(url, config) if chip is not None else None
@@ -110,21 +107,11 @@ def _measure(args: argparse.Namespace) -> int:
     devices = parse_devices(args.devices, bench.arrays)
     settings, extras = build_settings(args.procedure, args.param, bench)
     recorder = Recorder(engine, config.name, config.sample, operator=args.operator)
-    done: frozenset = frozenset()
-    programmed_s: dict = {}
-    if args.resume is not None:
-        point = recorder.resume(args.resume)
-        done = point.completed
-        tuned = results(engine, "tuning", Selection(runs=[args.resume]))
-        programmed_s = {
-            DeviceAddress(a, int(r), int(c)): float(g)
-            for a, r, c, g in zip(
-                tuned["array"], tuned["row"], tuned["col"], tuned["achieved_s"], strict=True
-            )
-        }
-        print(f"resuming run {args.resume}: {len(done)} devices already done", file=sys.stderr)
     seed = config.seed if args.seed is None else args.seed
-    context = MeasureContext(bench, config, devices, settings, extras, done, programmed_s, seed)
+    context = MeasureContext(bench, config, devices, settings, extras, frozenset(), {}, seed)
+    if args.resume is not None:
+        context = resume_context(engine, recorder, args.procedure, args.resume, context)
+        print(f"resuming run {args.resume}: {len(context.done)} devices already done", file=sys.stderr)
     records = PROCEDURES[args.procedure].build(context)
 
     def show(record: Record) -> None:
@@ -168,9 +155,7 @@ def _sim_server(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    engine = make_engine(resolve_database_url(args.database))
-    before = schema_revision(engine)
-    upgrade(engine)
+    engine, before = upgrade_database(resolve_database_url(args.database))
     print(
         f"{engine.url.render_as_string(hide_password=True)}: schema {before or 'empty'} -> {head_revision()}"
     )
@@ -178,7 +163,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_runs(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database))
+    engine = open_database(resolve_database_url(args.database), create=False)
     table = stale_runs(engine, args.stale_after) if args.stale else runs(engine)
     if table.empty:
         print("no stale runs" if args.stale else "no runs")
@@ -189,7 +174,7 @@ def _db_runs(args: argparse.Namespace) -> int:
 
 
 def _db_show(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database))
+    engine = open_database(resolve_database_url(args.database), create=False)
     table = runs(engine)
     selected = table[table["id"] == args.run]
     if selected.empty:
@@ -209,8 +194,8 @@ def _db_show(args: argparse.Namespace) -> int:
 
 
 def _db_export(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_database_url(args.database))
-    for path in export_run(engine, args.run, Path(args.out), args.format):
+    engine = open_database(resolve_database_url(args.database), create=False)
+    for path in export_run(engine, args.run, Path(args.out), args.format, args.overwrite):
         print(path)
     return 0
 
@@ -297,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_export.add_argument("run", type=int)
     db_export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     db_export.add_argument("--out", default=".", help="folder for the files (default: here)")
+    db_export.add_argument("--overwrite", action="store_true", help="replace files an earlier export wrote")
     db_export.set_defaults(handler=_db_export)
     for sub in (db_upgrade, db_runs, db_show, db_export):
         sub.add_argument("--database", "--db", help=database_help)
@@ -312,6 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except LabrramError as error:
         print(f"labrram: error: {error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:  # the database went away or refused mid-run
+        detail = str(getattr(error, "orig", error)).strip().splitlines()
+        print(f"labrram: error: database: {detail[0] if detail else type(error).__name__}", file=sys.stderr)
+        return 2
+    except OSError as error:  # files and sockets: a missing folder, a read-only file, a port in use
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        print(f"labrram: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("labrram: interrupted; outputs were set to 0 V and the run was marked aborted", file=sys.stderr)

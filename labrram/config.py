@@ -139,6 +139,10 @@ def load_config(path: str | Path) -> BenchConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(str(path), f"cannot read the bench file: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            str(path), f"is not UTF-8 text (byte {error.start}): save the bench file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine
 
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.config import BenchConfig
+from labrram.db import Recorder, Selection, results, runs
 from labrram.errors import ParameterError
 from labrram.physics.parameters import ArrayKind
-from labrram.procedures.common import require_positive
+from labrram.procedures.common import CONCLUDING_RESULTS, NOT_RESUMABLE, require_positive
 from labrram.procedures.endurance import EnduranceSettings, endurance
 from labrram.procedures.forming import FormingSettings, form_devices
 from labrram.procedures.iv import IVSettings, iv_sweeps
@@ -29,7 +31,7 @@ from labrram.procedures.program import array_programming
 from labrram.procedures.pulse_train import PulseTrainSettings, pulse_trains
 from labrram.procedures.retention import RetentionSettings, retention_test
 from labrram.procedures.tuning import TUNING_PRESETS, AlibartSettings, tune_devices
-from labrram.records import Record
+from labrram.records import Record, RunStarted
 
 Builder = Callable[["MeasureContext"], Iterator[Record]]
 
@@ -250,3 +252,43 @@ def build_settings(procedure: str, pairs: Sequence[str], bench: Bench) -> tuple[
         passive = all(g.kind is ArrayKind.PASSIVE for g in bench.arrays.values())
         changes["method"] = "tuning" if passive else "compliance"
     return dataclasses.replace(base, **changes), extras
+
+
+def resume_context(
+    engine: Engine, recorder: Recorder, procedure: str, run_id: int, context: MeasureContext
+) -> MeasureContext:
+    """The context that continues an interrupted run, after checking it can be continued honestly.
+
+    The stored run must be of this procedure and have these parameters (the new run's RunStarted is
+    built, not run, to compare); devices count as done only with their concluding result; procedures that
+    cannot resume, and an array programming interrupted during its read-back, are refused.
+    """
+    started = next(iter(PROCEDURES[procedure].build(context)))
+    if not isinstance(started, RunStarted):
+        raise ParameterError("resume", f"{procedure} does not start with a run record")
+    if started.procedure in NOT_RESUMABLE:
+        raise ParameterError("resume", NOT_RESUMABLE[started.procedure])
+    stored = runs(engine).set_index("id")
+    if run_id in stored.index and stored.loc[run_id, "procedure"] != started.procedure:
+        raise ParameterError(
+            "resume", f"run {run_id} is a {stored.loc[run_id, 'procedure']} run, not {procedure}"
+        )
+    if started.procedure == "array_programming":
+        other = results(engine, "other", Selection(runs=[run_id]))
+        if len(other) and (other["kind"] == "disturbance").any():
+            raise ParameterError(
+                "resume",
+                f"run {run_id} was interrupted in its read-back: the disturbance figures of a "
+                "continued read-back would hold the wait since; start a new run",
+            )
+    point = recorder.resume(run_id, CONCLUDING_RESULTS.get(started.procedure), started.parameters)
+    programmed_s: dict[DeviceAddress, float] = {}
+    if started.procedure == "array_programming":
+        tuned = results(engine, "tuning", Selection(runs=[run_id]))
+        programmed_s = {
+            DeviceAddress(a, int(r), int(c)): float(g)
+            for a, r, c, g in zip(
+                tuned["array"], tuned["row"], tuned["col"], tuned["achieved_s"], strict=True
+            )
+        }
+    return dataclasses.replace(context, done=point.completed, programmed_s=programmed_s)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple, TypeVar
 
-from labrram.bench.safety import SafetyLimits
+from labrram.bench.safety import SMU_MATRIX_RATINGS, SafetyLimits
 from labrram.errors import DeviceSelectionError, LabrramError
 from labrram.physics.parameters import ArrayKind, BiasScheme
 
@@ -74,6 +74,7 @@ class Bench(ABC):
     """Select a device, pulse it, read it, wait; refuse unsafe stimuli; end in a safe state."""
 
     min_pulse_width_s = 0.0  # the shortest pulse the bench's pulse source can make
+    ratings = SMU_MATRIX_RATINGS  # what its instruments can do: the limits may not exceed it
 
     def __init__(
         self,
@@ -88,13 +89,19 @@ class Bench(ABC):
         if read_current_range_a is not None and not read_current_range_a > 0:
             raise ValueError(f"read_current_range_a must be positive, got {read_current_range_a}")
         self.arrays = dict(arrays)
-        self.limits = limits
+        limits.check_against(self.ratings)
+        self._limits = limits
         self.read_duration_s = read_duration_s
         self.default_compliance_a = default_compliance_a
         # A fixed current range for reads (faster on a real SMU than autorange); None: autorange.
         # A read beyond it fails as over range instead of returning a number.
         self.read_current_range_a = read_current_range_a
         self._selected: DeviceAddress | None = None
+
+    @property
+    def limits(self) -> SafetyLimits:
+        """The safety limits, fixed when the bench was built."""
+        return self._limits
 
     # -- selection -------------------------------------------------------------------------
     @property
@@ -125,7 +132,9 @@ class Bench(ABC):
     def pulse(self, amplitude_v: float, width_s: float, compliance_a: float | None = None) -> PulseResult:
         """Apply one rectangular voltage pulse to the selected device (positive = SET)."""
         if compliance_a is None:
-            compliance_a = self.default_compliance_a
+            # Every pulse sets its own limit, never the last pulse's: the bench's default compliance,
+            # else the safety maximum (an SMU always limits; unset, it would keep its own 0.1 A).
+            compliance_a = self.default_compliance_a or self.limits.max_compliance_a
         self.limits.check_pulse(amplitude_v, width_s, compliance_a)
         device = self.selected
         t_s, current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)

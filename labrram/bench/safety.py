@@ -9,6 +9,19 @@ from labrram.errors import ConfigError, SafetyLimitError
 
 
 @dataclass(frozen=True)
+class InstrumentRatings:
+    """What a bench's instruments can source at most, whatever the limits say."""
+
+    name: str
+    max_voltage_v: float
+    max_current_a: float
+
+
+# A Keithley 2636B sources up to 200 V and 1.5 A DC; the switching matrix cards carry about 1 A.
+SMU_MATRIX_RATINGS = InstrumentRatings("a 2636B SMU behind a 707B matrix", 200.0, 1.0)
+
+
+@dataclass(frozen=True)
 class SafetyLimits:
     """Largest stimuli a bench may apply; the key names are those of the bench TOML [safety] table."""
 
@@ -48,6 +61,20 @@ class SafetyLimits:
             if compliance_a > self.max_compliance_a:
                 raise SafetyLimitError(
                     "compliance (A)", compliance_a, self.max_compliance_a, "safety.max_compliance_a"
+                )
+
+    def check_against(self, ratings: InstrumentRatings) -> None:
+        """ConfigError naming the key of a limit beyond what the bench's instruments can do."""
+        for key, value, rating, unit in (
+            ("max_positive_v", self.max_positive_v, ratings.max_voltage_v, "V"),
+            ("max_negative_v", self.max_negative_v, ratings.max_voltage_v, "V"),
+            ("max_read_v", self.max_read_v, ratings.max_voltage_v, "V"),
+            ("max_compliance_a", self.max_compliance_a, ratings.max_current_a, "A"),
+        ):
+            if value > rating:
+                raise ConfigError(
+                    f"safety.{key}",
+                    f"{value:g} {unit} is beyond what {ratings.name} can do ({rating:g} {unit})",
                 )
 
     def check_read(self, voltage_v: float) -> None:

@@ -57,3 +57,19 @@ def device_run(
         elapsed = time.monotonic() - started
         eta_s = elapsed / position * (len(remaining) - position)
         yield Progress(already + position, len(devices), device, eta_s)
+
+
+# The result that says a device's part of a run is whole: a resumed run skips exactly these devices.
+CONCLUDING_RESULTS = {
+    "tuning": "tuning",
+    "multilevel": "level",
+    "forming": "forming",
+    "pulse_train": "pulse_train",
+    "iv": "iv_end",
+    "endurance": "endurance_end",
+    "array_programming": "tuning",
+}
+# Procedures whose interrupted runs cannot be continued honestly, and why.
+NOT_RESUMABLE = {
+    "retention": "a retention test cannot resume (the time since programming went on): start a new test",
+}

@@ -53,7 +53,8 @@ class IVSettings:
 
 
 def iv_sweep(bench: Bench, device: DeviceAddress, settings: IVSettings) -> Iterator[Record]:
-    """Sweep one device; each step's current is an "iv" Result (sweep, voltage_v, current_a).
+    """Sweep one device; each step's current is an "iv" Result (sweep, voltage_v, current_a), and an
+    "iv_end" Result says the device's sweeps are all done (what a resumed run counts as done).
 
     Each excursion goes out step by step, stops where the current reaches the cut-off, and comes back
     over the same voltages.
@@ -83,6 +84,7 @@ def iv_sweep(bench: Bench, device: DeviceAddress, settings: IVSettings) -> Itera
                     break
             for voltage_v in reversed(visited[:-1]):
                 yield from step(sweep, voltage_v)
+    yield Result(device, "iv_end", {"sweeps": settings.sweeps})
 
 
 def iv_sweeps(

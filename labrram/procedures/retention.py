@@ -7,6 +7,7 @@ simulated chip ages faster by the Arrhenius factor; a real bench needs a heater 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -44,6 +45,12 @@ class RetentionSettings:
             )
             require(bool(np.all(np.diff(times) > 0)), "times_s", "must increase")
         require(self.read_voltage_v != 0, "read_voltage_v", "must be non-zero")
+        if self.temperature_c is not None:
+            require(
+                math.isfinite(self.temperature_c) and self.temperature_c > -273.15,
+                "temperature_c",
+                f"must be a temperature above absolute zero (-273.15 C), got {self.temperature_c!r}",
+            )
 
     def schedule_s(self) -> np.ndarray:
         if self.times_s is not None:

@@ -137,13 +137,13 @@ def test_iv_staircase_is_ohmic_at_low_bias_and_stops_at_the_cutoff():
     b = bench("tio2-passive-8x8")
     device = DeviceAddress("A1", 2, 5)
     settings = IVSettings(v_max=0.3, v_min=-0.3, step_v=0.1, compliance_a=1e-3)
-    points = [r.values for r in iv_sweep(b, device, settings) if isinstance(r, Result)]
+    points = [r.values for r in iv_sweep(b, device, settings) if isinstance(r, Result) and r.kind == "iv"]
     voltages = [p["voltage_v"] for p in points]
     assert voltages == pytest.approx([0.1, 0.2, 0.3, 0.2, 0.1, -0.1, -0.2, -0.3, -0.2, -0.1])
     conductances = [p["current_a"] / p["voltage_v"] for p in points]
     assert np.std(conductances) / np.mean(conductances) < 1e-6  # below every threshold: no switching
     cut = IVSettings(v_max=2.0, v_min=-0.2, step_v=0.1, cutoff_a=2e-4)
-    points = [r.values for r in iv_sweep(b, device, cut) if isinstance(r, Result)]
+    points = [r.values for r in iv_sweep(b, device, cut) if isinstance(r, Result) and r.kind == "iv"]
     outward = [p for p in points if p["voltage_v"] > 0]
     peak = max(p["voltage_v"] for p in outward)
     assert peak < 2.0 and abs(next(p for p in outward if p["voltage_v"] == peak)["current_a"]) >= 2e-4
