@@ -26,6 +26,7 @@ from labrram.procedures.common import CONCLUDING_RESULTS, NOT_RESUMABLE, require
 from labrram.procedures.endurance import EnduranceSettings, endurance
 from labrram.procedures.forming import FormingSettings, form_devices
 from labrram.procedures.iv import IVSettings, iv_sweeps
+from labrram.procedures.limits import check_settings
 from labrram.procedures.multilevel import MultilevelSettings, place_levels, program_levels
 from labrram.procedures.program import array_programming
 from labrram.procedures.pulse_train import PulseTrainSettings, pulse_trains
@@ -251,7 +252,9 @@ def build_settings(procedure: str, pairs: Sequence[str], bench: Bench) -> tuple[
     if spec.settings_type is MultilevelSettings and "method" not in changes:
         passive = all(g.kind is ArrayKind.PASSIVE for g in bench.arrays.values())
         changes["method"] = "tuning" if passive else "compliance"
-    return dataclasses.replace(base, **changes), extras
+    settings = dataclasses.replace(base, **changes)
+    check_settings(settings, bench)
+    return settings, extras
 
 
 def resume_context(
