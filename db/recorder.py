@@ -86,6 +86,7 @@ RECORD_MODELS = (PulseRecord, ReadRecord, *RESULT_MODELS)
 
 MAX_RETRIES = 8
 STALE_AFTER_S = 300.0  # a run whose heartbeat is older than this has lost its recorder
+FLUSH_AFTER_S = 2.0  # a record waits at most this long (wall clock) before it is committed
 HEARTBEAT_S = 30.0  # a live run's heartbeat is renewed this often, records or not
 _STORED = (Pulse, Read, Result)
 
@@ -149,14 +150,19 @@ class Recorder:
         sample: SampleIdentity,
         operator: str | None = None,
         batch_size: int = 5000,
+        flush_after_s: float = FLUSH_AFTER_S,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not flush_after_s > 0:
+            raise ValueError("flush_after_s must be > 0")
         self.engine = engine
         self.bench_name = bench_name
         self.sample = sample
         self.operator = operator
         self.batch_size = batch_size
+        self.flush_after_s = flush_after_s
+        self._oldest_pending_at = 0.0  # time.monotonic() when the oldest pending record arrived
         self.run_id: int | None = None
         self._sample_id: int | None = None
         self._procedure: str | None = None
@@ -178,8 +184,8 @@ class Recorder:
         try:
             for record in records:
                 self.write(record)
-        except KeyboardInterrupt:
-            self.finish(RunStatus.ABORTED, "interrupted by the operator")
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or a signal taken as one (labrram.signals)
+            self.finish(RunStatus.ABORTED, str(interrupt) or "interrupted by the operator")
             raise
         except BaseException as error:
             self.finish(RunStatus.FAILED, f"{type(error).__name__}: {error}")
@@ -190,12 +196,16 @@ class Recorder:
         return self.run_id
 
     def write(self, record: Record) -> None:
-        """Take one record; pulses, reads and results are committed a batch at a time."""
+        """Take one record; pulses, reads and results are committed a batch at a time, a batch being
+        ``batch_size`` records or what ``flush_after_s`` seconds brought (a killed process loses no more)."""
         if isinstance(record, _STORED):
             if self.run_id is None:
                 raise DatabaseError("a record arrived before RunStarted: the run is unknown")
+            now = time.monotonic()
+            if not self._pending:
+                self._oldest_pending_at = now
             self._pending.append(record)
-            if len(self._pending) >= self.batch_size:
+            if len(self._pending) >= self.batch_size or now - self._oldest_pending_at >= self.flush_after_s:
                 self.flush()
         elif isinstance(record, RunStarted):
             self._start(record)

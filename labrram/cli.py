@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -36,6 +37,7 @@ from labrram.parameter_docs import parameter_rows
 from labrram.physics.state import load_chip, save_chip
 from labrram.records import Progress, Record
 from labrram.report_cli import write_report
+from labrram.signals import signals_interrupt
 from labrram.transfer_cli import add_transfer_parsers
 
 
@@ -112,7 +114,7 @@ def _measure(args: argparse.Namespace) -> int:
     if args.resume is not None:
         context = resume_context(engine, recorder, args.procedure, args.resume, context)
         print(f"resuming run {args.resume}: {len(context.done)} devices already done", file=sys.stderr)
-    records = PROCEDURES[args.procedure].build(context)
+    records = bench.safeguarded(PROCEDURES[args.procedure].build(context))
 
     def show(record: Record) -> None:
         if isinstance(record, Progress) and not args.quiet:
@@ -137,13 +139,17 @@ def _measure(args: argparse.Namespace) -> int:
 def _sim_server(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
-    if not is_loopback(args.host):
-        print(f"labrram: serving on {args.host}, reachable beyond this machine", file=sys.stderr)
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise LabrramError(
+            f"--host {args.host} would let other machines drive the simulated instruments: add --allow-remote"
+        )
     lab = simulated_lab(config, config.instruments.smu2_tsp_link_node if config.instruments else None)
     server = InstrumentServer(lab.emulators(), host=args.host, port=args.port).start()
     print(f"simulated instruments for bench {config.name!r} (chip {config.sample.chip!r}):")
     for name, resource in server.resources.items():
         print(f"  {name:<7} {resource}")
+    if not is_loopback(args.host):
+        print(f"anyone who can reach {args.host} on these ports may send them commands", flush=True)
     print("Ctrl-C stops the server.", flush=True)
     try:
         threading.Event().wait()
@@ -261,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("sim-server", help="serve simulated instruments on loopback TCP sockets")
     server.add_argument("--config", help="bench TOML (default: the shipped TiO2 8x8 bench)")
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    server.add_argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
     server.add_argument(
         "--port", type=int, default=5025, help="first port; instruments take consecutive ports"
     )
@@ -295,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with signals_interrupt():
+            return args.handler(args)
     except LabrramError as error:
         print(f"labrram: error: {error}", file=sys.stderr)
         return 2
@@ -303,16 +311,17 @@ def main(argv: list[str] | None = None) -> int:
         detail = str(getattr(error, "orig", error)).strip().splitlines()
         print(f"labrram: error: database: {detail[0] if detail else type(error).__name__}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing left to say
+        sys.stdout = None
+        return 0
     except OSError as error:  # files and sockets: a missing folder, a read-only file, a port in use
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         print(f"labrram: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("labrram: interrupted; outputs were set to 0 V and the run was marked aborted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing left to say
-        sys.stdout = None
-        return 0
+    except KeyboardInterrupt as interrupt:
+        cause = str(interrupt) or "interrupted"
+        print(f"labrram: {cause}; outputs were set to 0 V and any run was marked aborted", file=sys.stderr)
+        return 128 + getattr(interrupt, "signal_number", signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,8 @@ def _postgres_unreachable() -> str | None:
 _UNREACHABLE = _postgres_unreachable()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A URL to an empty database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'labrram.db'}"
-        return
+def _postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own, dropped afterwards (the test is skipped without a server)."""
     if _UNREACHABLE:
         pytest.skip(_UNREACHABLE)
     name = f"labrram_test_{uuid.uuid4().hex[:12]}"
@@ -48,6 +44,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A URL to an empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'labrram.db'}"
+        return
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to an empty PostgreSQL database, for what only a server shows (locks, roles, connections)."""
+    yield from _postgres_database()
 
 
 @pytest.fixture(autouse=True)

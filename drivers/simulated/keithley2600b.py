@@ -27,6 +27,7 @@ PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readin
 CONSTANT = re.compile(r"^(?:node\[\d+\]\.)?smu[ab]\.((?:OUTPUT|AUTORANGE)_\w+)$")
 SWITCH_STATE = {"OUTPUT_ON": "1", "OUTPUT_OFF": "0", "AUTORANGE_ON": "1", "AUTORANGE_OFF": "0"}
 DELAY = re.compile(r"^delay\((.+)\)$")
+MAX_DELAY_S = 1e9  # about 30 years of simulated waiting in one call: beyond it is a mistake, not a test
 CLEAR_BUFFER = re.compile(r"^smu[ab]\.nvbuffer1\.clear\(\)$")
 MEASURE = re.compile(r"^smu([ab])\.measure\.i\(\)$")
 MEASURE_INTO = re.compile(r"^smu([ab])\.measure\.i\(smu([ab])\.nvbuffer1\)$")
@@ -158,8 +159,11 @@ class Simulated2600B(SimulatedTSPInstrument):
         delay = DELAY.match(command) if command.startswith("delay") else None
         if delay:
             seconds = _number(delay.group(1))
-            if seconds < 0:
-                raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: negative delay")
+            if not 0 <= seconds <= MAX_DELAY_S:  # also refuses NaN and infinity
+                raise CommandError(
+                    TSP_RUNTIME_ERROR,
+                    f"TSP Runtime error at line 1: delay {seconds:g} s out of range 0-{MAX_DELAY_S:g}",
+                )
             self.timebase.advance(seconds)
             return None
         assignment = ASSIGNMENT.match(command)

@@ -1,8 +1,9 @@
 """Simulated instruments on loopback TCP: each emulator on a raw socket, as a LAN instrument on port 5025.
 
-Clients (pyvisa-py, as ``TCPIP0::127.0.0.1::<port>::SOCKET``) send newline-terminated commands and read
-newline-terminated replies. One client at a time per instrument: a second one is told so and
-disconnected. The server binds to 127.0.0.1 unless told otherwise. One lock serializes every emulator
+Clients (pyvisa-py, as ``TCPIP0::127.0.0.1::<port>::SOCKET``) send commands ended by LF, CR or CR LF and
+read terminated replies; a message over a megabyte is dropped with an input-overrun error in the
+instrument's queue. One client at a time per instrument: a second connection is closed at once, with
+nothing sent on it. The server binds to 127.0.0.1 unless told otherwise. One lock serializes every emulator
 of a lab, since they share one simulated chip. Stopping the server drops its clients' connections too,
 as switching the instruments off would.
 """
@@ -10,45 +11,41 @@ as switching the instruments off would.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import socket
 import socketserver
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from labrram.drivers.simulated.emulator import SimulatedInstrument
 
-BUSY_MESSAGE = b"ERROR: instrument busy: it serves one client at a time\n"
+MAX_MESSAGE = 1 << 20  # bytes: a longer message overruns the input buffer
+INPUT_OVERRUN = -363
+TERMINATORS = re.compile(rb"\r\n|\r|\n")
+logger = logging.getLogger(__name__)
 
 
-class _InstrumentHandler(socketserver.StreamRequestHandler):
+class _InstrumentHandler(socketserver.BaseRequestHandler):
     server: _InstrumentTCPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Replies are small and awaited one by one: send each at once (no Nagle delay).
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle(self) -> None:
         if not self.server.client_slot.acquire(blocking=False):
-            self.wfile.write(BUSY_MESSAGE)
+            # Taken: close at once, sending nothing a client could mistake for a reply.
+            logger.warning("%s: refused a second client (%s)", self.server.name, self.client_address[0])
             return
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small replies, sent at once
         self.server.connections.add(self.request)
         try:
-            for raw in self.rfile:
-                if hasattr(
-                    socket, "TCP_QUICKACK"
-                ):  # acknowledge at once: clients write several lines in a row
-                    self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                message = raw.decode("ascii", errors="replace").rstrip("\r\n")
+            for message in _messages(self.request, self.server.emulator):
                 with self.server.lab_lock:
                     self.server.emulator.write(message)
                     replies = []
                     while self.server.emulator.has_reply():
                         replies.append(self.server.emulator.read())
-                for reply in replies:
-                    self.wfile.write(
-                        (reply + self.server.emulator.terminator).encode("ascii", errors="replace")
-                    )
+                if replies:
+                    terminator = self.server.emulator.terminator
+                    self.request.sendall("".join(r + terminator for r in replies).encode("ascii", "replace"))
         except OSError:  # the connection was dropped (by the client, or by stopping the server)
             pass
         finally:
@@ -56,14 +53,37 @@ class _InstrumentHandler(socketserver.StreamRequestHandler):
             self.server.client_slot.release()
 
 
+def _messages(connection: socket.socket, emulator: SimulatedInstrument) -> Iterator[str]:
+    """Messages ended by LF, CR or CR LF; a message longer than MAX_MESSAGE is dropped with an error
+    in the instrument's queue (-363, input buffer overrun), as an instrument's input buffer would."""
+    pending = b""
+    overrun = False
+    while chunk := connection.recv(65536):
+        if hasattr(socket, "TCP_QUICKACK"):  # acknowledge at once: clients write several lines in a row
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        pending += chunk
+        *complete, pending = TERMINATORS.split(pending)
+        for raw in complete:
+            if overrun:
+                overrun = False  # the tail of the dropped message
+                continue
+            if raw:
+                yield raw.decode("ascii", errors="replace")
+        if len(pending) > MAX_MESSAGE:
+            if not overrun:
+                emulator.queue_error(INPUT_OVERRUN, "Input buffer overrun: message dropped")
+            overrun, pending = True, b""
+
+
 class _InstrumentTCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], emulator: SimulatedInstrument, lab_lock: threading.Lock
+        self, address: tuple[str, int], emulator: SimulatedInstrument, lab_lock: threading.Lock, name: str
     ) -> None:
         super().__init__(address, _InstrumentHandler)
+        self.name = name
         self.emulator = emulator
         self.lab_lock = lab_lock
         self.client_slot = threading.Lock()
@@ -85,7 +105,9 @@ class InstrumentServer:
         lock = threading.Lock()
         self._servers: dict[str, _InstrumentTCPServer] = {}
         for offset, (name, emulator) in enumerate(emulators.items()):
-            self._servers[name] = _InstrumentTCPServer((host, port + offset if port else 0), emulator, lock)
+            self._servers[name] = _InstrumentTCPServer(
+                (host, port + offset if port else 0), emulator, lock, name
+            )
         self._threads: list[threading.Thread] = []
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple, TypeVar
@@ -19,6 +19,7 @@ from labrram.errors import DeviceSelectionError, LabrramError
 from labrram.physics.parameters import ArrayKind, BiasScheme
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DeviceAddress(NamedTuple):
@@ -168,6 +169,17 @@ class Bench(ABC):
     def safe_state(self) -> None:
         """Outputs to 0 V and off, switch matrix open."""
         self._safe_state()
+
+    def safeguarded(self, records: Iterable[R]) -> Iterator[R]:
+        """A procedure's stream that puts the bench in its safe state before any exception leaves it.
+
+        The safe state then comes first, before whoever consumes the stream (a database write) reacts.
+        """
+        try:
+            yield from records
+        except BaseException:
+            self._safe_state()
+            raise
 
     def __enter__(self) -> Bench:
         return self

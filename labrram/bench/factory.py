@@ -113,7 +113,9 @@ def connect_bench(
     matrix = Keithley707B(visa_adapter(visa_library, resources["matrix"]), name="matrix")
     connected = ("smu1",) if tsp_link_node is not None else ("smu1", "smu2")
     smus = {name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name) for name in connected}
+    matrix.clear_errors()  # an earlier client's errors are not this session's
     for smu in smus.values():
+        smu.clear_errors()
         smu.set_precision(14)  # full double precision in every printed reading and timer value
     cabling = matrix_wiring(config)
     roles = {}
@@ -123,7 +125,7 @@ def connect_bench(
         else:
             smu_channel = smus["smu1"].linked_channel(tsp_link_node, wiring.channel)
         roles[role] = Role(smu_channel, wiring.matrix_row, wiring.instrument)
-    return InstrumentBench(
+    bench = InstrumentBench(
         {geometry.name: geometry for geometry in config.sample.arrays},
         config.safety,
         matrix,
@@ -134,6 +136,8 @@ def connect_bench(
         clock=smus["smu1"] if instrument_clock else None,
         read_current_range_a=config.read_current_range_a,
     )
+    bench.safe_state()  # whatever an earlier session left on (a killed process cannot clean up)
+    return bench
 
 
 def simulated_instrument_bench(
