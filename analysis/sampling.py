@@ -163,7 +163,7 @@ class DistributionSet:
             drawn += self._mean[groups]
             return drawn
         if code == _FORM_CODE["constant"]:
-            return self._mean[groups].astype(float)
+            return self._low[groups].astype(float)  # the value itself (a mean of equal values may round)
         u = rng.random(groups.shape)
         if code == _FORM_CODE["uniform"]:
             low = self._low[groups]

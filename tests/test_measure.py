@@ -168,11 +168,12 @@ def test_instruments_switched_off_mid_run_fail_it_keeping_every_record_and_it_re
     pulses_given = []
     original = lab.smus["smu1"]._pulse
 
-    def switching_off_after_10_pulses(*args: float) -> None:
-        original(*args)
+    def switching_off_after_10_pulses(*args: float) -> tuple[float, float]:
+        reply = original(*args)
         pulses_given.append(args)
         if len(pulses_given) == 10:
             threading.Thread(target=server.stop).start()
+        return reply
 
     lab.smus["smu1"]._pulse = switching_off_after_10_pulses
     database = f"sqlite:///{tmp_path / 'off.db'}"

@@ -1,41 +1,39 @@
-"""A simulated Keithley 2600B: SMU state behind the TSP commands the driver sends.
+"""A simulated Keithley 2600B: two SMU channels in TSP (``lua/keithley2600b.lua``) on Python state.
 
-Each SMU keeps its source function, level, current limit, NPLC and output state. What its terminals are
-connected to is a ``Load``: asked for the current at a level (a DC measurement lasting the integration
-time) or during a pulse. The simulated wiring gives each SMU the array lines the switching matrix
-connects it to; a plain resistor load serves tests. Currents are clipped at the limit, as compliance does.
+Each SMU keeps its source function, levels, limits, NPLC, ranges and output state here, where the
+physics reads them; everything else a TSP script can set (filters, display, buffer modes...) lives in
+Lua. What the terminals are connected to is a ``Load``: asked for the current at a level (a DC
+measurement lasting the integration time) or during a pulse. The simulated wiring gives each SMU the
+array lines the switching matrix connects it to; a plain resistor load serves tests. Currents are
+clipped at the limit, as compliance does.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Protocol
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from labrram.drivers.keithley2600b import CURRENT_RANGES_A, OVERRANGE_READING
+from labrram.drivers.simulated.clock import ManualClock, Timebase
 from labrram.drivers.simulated.emulator import CommandError
-from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument
+from labrram.drivers.simulated.tsp import MAX_DELAY_S, TSP_RUNTIME_ERROR, SimulatedTSPInstrument
+
+__all__ = ["MAX_DELAY_S", "Load", "ManualClock", "Resistor", "SMUState", "Simulated2600B", "Timebase"]
 
 LINE_FREQUENCY_HZ = 50.0
-ASSIGNMENT = re.compile(
-    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|source\.func"
-    r"|measure\.rangei|measure\.autorangei)\s*=\s*(.+)$"
-)
-PULSE = re.compile(r"^PulseVMeasureI\(smu([ab]),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$")
-PRINT_BUFFER = re.compile(r"^printbuffer\(1,\s*1,\s*smu([ab])\.nvbuffer1\.readings\)$")
-# An SMU constant, reached on any channel of any TSP-Link node (they are the same numbers everywhere).
-CONSTANT = re.compile(r"^(?:node\[\d+\]\.)?smu[ab]\.((?:OUTPUT|AUTORANGE)_\w+)$")
-SWITCH_STATE = {"OUTPUT_ON": "1", "OUTPUT_OFF": "0", "AUTORANGE_ON": "1", "AUTORANGE_OFF": "0"}
-DELAY = re.compile(r"^delay\((.+)\)$")
-MAX_DELAY_S = 1e9  # about 30 years of simulated waiting in one call: beyond it is a mistake, not a test
-CLEAR_BUFFER = re.compile(r"^smu[ab]\.nvbuffer1\.clear\(\)$")
-MEASURE = re.compile(r"^smu([ab])\.measure\.i\(\)$")
-MEASURE_INTO = re.compile(r"^smu([ab])\.measure\.i\(smu([ab])\.nvbuffer1\)$")
-READING = re.compile(r"^smu([ab])\.nvbuffer1\.readings\[\s*(\d+)\s*\]$")
-READ_BACK = re.compile(
-    r"^smu([ab])\.(source\.levelv|source\.limiti|measure\.nplc|source\.output|measure\.rangei"
-    r"|measure\.autorangei)$"
-)
+MAX_SOURCE_V = 200.0
+MAX_SOURCE_A = 1.5
+OUTPUT_DCAMPS, OUTPUT_DCVOLTS = 0, 1
+PROBE_V = 0.1
+SMU_FIELDS = {
+    "level_v": "source.levelv",
+    "level_i": "source.leveli",
+    "limit_a": "source.limiti",
+    "limit_v": "source.limitv",
+    "nplc": "measure.nplc",
+}  # the level at which a current source first learns its load's conductance
 
 
 class Load(Protocol):
@@ -69,21 +67,29 @@ class Resistor:
 
 @dataclass
 class SMUState:
-    """The settings of one SMU."""
+    """The settings of one SMU that the physics depends on."""
 
     load: Load
+    func: int = OUTPUT_DCVOLTS
     level_v: float = 0.0
+    level_i: float = 0.0
     limit_a: float = 100e-3
+    limit_v: float = 20.0
     nplc: float = 1.0
     output: bool = False
-    buffer: list[float] = field(default_factory=list)
     range_i: float | None = None  # a fixed current measure range (A); None: autorange
+    range_v: float | None = None
+    source_range_v: float = 200e-3
+    source_range_i: float = 100e-9
+    source_autorange_v: bool = True
+    source_autorange_i: bool = True
     last_i: float = 0.0  # the last current measured (autorange picked its range for it)
+    compliance: bool = False  # whether the last measurement found the source at its limit
 
     def reset(self) -> None:
-        self.level_v, self.limit_a, self.nplc, self.output = 0.0, 100e-3, 1.0, False
-        self.range_i, self.last_i = None, 0.0
-        self.buffer.clear()
+        fresh = SMUState(self.load)
+        for name in vars(fresh):
+            setattr(self, name, getattr(fresh, name))
 
     def measure_range_a(self) -> float:
         """The current measure range in use: the fixed one, or the one autorange chose last."""
@@ -102,155 +108,191 @@ def range_holding(current_a: float) -> float:
     return next((r for r in CURRENT_RANGES_A if abs(current_a) <= r), CURRENT_RANGES_A[-1])
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
+def _out_of_range(path: str, value: float) -> CommandError:
+    return CommandError(-222, f"Parameter data out of range: {path} {value:g}")
+
+
+def _checked(path: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        shown = "nil" if value is None else type(value).__name__
         raise CommandError(
-            TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: number expected, got '{text}'"
-        ) from None
-
-
-class Timebase(Protocol):
-    """The clock behind the simulated instruments (the simulated chip's)."""
-
-    now_s: float
-
-    def advance(self, seconds: float) -> None:
-        """Let ``seconds`` pass."""
-
-
-@dataclass
-class ManualClock:
-    """A clock that moves only when told, for emulators without a chip."""
-
-    now_s: float = 0.0
-
-    def advance(self, seconds: float) -> None:
-        self.now_s += seconds
+            TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: {path} takes a number, got {shown}"
+        )
+    if not low <= value <= high:
+        raise _out_of_range(path, value)
+    return float(value)
 
 
 class Simulated2600B(SimulatedTSPInstrument):
     """SMU A and B of a 2636B on their loads; its timer and ``delay`` run on the shared timebase."""
 
     identity = "Keithley Instruments Inc., Model 2636B, 0000000, 4.0.0 (simulated)"
+    model = "2636B"
+    lua_files = ("keithley2600b.lua",)
     min_pulse_s = 100e-6
 
     def __init__(self, load_a: Load, load_b: Load, timebase: Timebase | None = None) -> None:
-        super().__init__()
         self.smu = {"a": SMUState(load_a), "b": SMUState(load_b)}
-        self.timebase = timebase if timebase is not None else ManualClock()
-        self._timer_zero_s = self.timebase.now_s
+        self._unreported_sweeps = 0  # a bit per SMU whose sweep ended unseen by a status read
+        self._setters_of: dict[int, dict[str, Callable[[Any], None]]] = {}
+        super().__init__(timebase)
 
-    def execute(self, command: str) -> str | None:
-        buffer = PRINT_BUFFER.match(command) if command.startswith("printbuffer") else None
-        if buffer:
-            readings = self.smu[buffer.group(1)].buffer
-            if not readings:
-                raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: buffer is empty")
-            return self.number(readings[0])
-        if command in ("reset()", "*RST"):
-            for smu in self.smu.values():
-                smu.reset()
-            return None
-        if command == "timer.reset()":
-            self._timer_zero_s = self.timebase.now_s
-            return None
-        delay = DELAY.match(command) if command.startswith("delay") else None
-        if delay:
-            seconds = _number(delay.group(1))
-            if not 0 <= seconds <= MAX_DELAY_S:  # also refuses NaN and infinity
-                raise CommandError(
-                    TSP_RUNTIME_ERROR,
-                    f"TSP Runtime error at line 1: delay {seconds:g} s out of range 0-{MAX_DELAY_S:g}",
-                )
-            self.timebase.advance(seconds)
-            return None
-        assignment = ASSIGNMENT.match(command)
-        if assignment:
-            self._assign(self.smu[assignment.group(1)], assignment.group(2), assignment.group(3))
-            return None
-        if CLEAR_BUFFER.match(command):
-            self.smu[command[3]].buffer.clear()
-            return None
-        measured = MEASURE_INTO.match(command)
-        if measured:
-            self.smu[measured.group(2)].buffer.append(self._measure(self.smu[measured.group(1)]))
-            return None
-        pulse = PULSE.match(command)
-        if pulse:
-            self._pulse(self.smu[pulse.group(1)], *(_number(v) for v in pulse.groups()[1:]))
-            return None
-        return super().execute(command)
+    def lua_objects(self, tsp: Any, lua: Any) -> dict[str, Any]:
+        return {f"smu{channel}": tsp.smu(f"smu{channel}", self._hooks(channel, lua)) for channel in self.smu}
 
-    def _assign(self, smu: SMUState, attribute: str, value: str) -> None:
-        if attribute == "source.func":
-            if CONSTANT.sub(r"\1", value.strip()) != "OUTPUT_DCVOLTS":
-                raise CommandError(
-                    TSP_RUNTIME_ERROR, f"TSP Runtime error at line 1: unsupported function {value}"
-                )
-            return
-        value = value.strip()
-        constant = CONSTANT.match(value)
-        number = _number(SWITCH_STATE.get(constant.group(1), value) if constant else value)
-        if attribute == "source.levelv":
-            if abs(number) > 200:
-                raise CommandError(-222, "Data out of range")
-            smu.level_v = number
-        elif attribute == "source.limiti":
-            if not 1e-9 <= number <= 1.5:
-                raise CommandError(-222, "Data out of range")
-            smu.limit_a = number
-        elif attribute == "measure.nplc":
-            if not 0.001 <= number <= 25:
-                raise CommandError(-222, "Data out of range")
-            smu.nplc = number
-        elif attribute == "measure.rangei":
-            if abs(number) > CURRENT_RANGES_A[-1]:
-                raise CommandError(-222, "Data out of range")
-            smu.range_i = range_holding(number)  # a fixed range: autorange off
-        elif attribute == "measure.autorangei":
-            smu.range_i = None if number else smu.measure_range_a()  # off: stay on the present range
-        else:
-            smu.output = bool(number)
+    def _hooks(self, channel: str, lua: Any) -> Any:
+        smu = self.smu[channel]
+        bit = 1 if channel == "a" else 2
 
-    def _pulse(
-        self, smu: SMUState, bias: float, level: float, ton: float, toff: float, points: float
-    ) -> None:
-        if ton < self.min_pulse_s or toff < self.min_pulse_s or points < 1:
-            raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: pulse timing out of range")
-        for _ in range(int(points)):
-            current = smu.load.pulse(level, ton, smu.limit_a)
-            smu.buffer.append(smu.reading(max(-smu.limit_a, min(smu.limit_a, current))))
-            smu.load.rest(bias, toff)
+        def swept() -> None:
+            self._unreported_sweeps |= bit
 
-    def _measure(self, smu: SMUState) -> float:
-        """One current measurement over the SMU's integration time, clipped at its limit (0 when off)."""
-        if not smu.output:
-            return 0.0
-        current = smu.load.measure(smu.level_v, smu.nplc / LINE_FREQUENCY_HZ)
-        return smu.reading(max(-smu.limit_a, min(smu.limit_a, current)))
-
-    def evaluate(self, expression: str, command: str) -> str:
-        if expression == "timer.measure.t()":
-            return self.number(self.timebase.now_s - self._timer_zero_s)
-        measured = MEASURE.match(expression)
-        if measured:
-            return self.number(self._measure(self.smu[measured.group(1)]))
-        reading = READING.match(expression)
-        if reading:
-            readings, number = self.smu[reading.group(1)].buffer, int(reading.group(2))
-            return self.number(readings[number - 1]) if 1 <= number <= len(readings) else "nil"
-        read_back = READ_BACK.match(expression)
-        if read_back:
-            smu = self.smu[read_back.group(1)]
-            values = {
-                "source.levelv": smu.level_v,
-                "source.limiti": smu.limit_a,
-                "measure.nplc": smu.nplc,
-                "source.output": float(smu.output),
-                "measure.rangei": smu.measure_range_a(),
-                "measure.autorangei": float(smu.range_i is None),
+        getters = self._getters(smu)
+        self._setters_of[id(smu)] = self._setters(smu)
+        return lua.table_from(
+            {
+                "get": lambda path: getters[path](),
+                "set": lambda path, value: self._set(smu, path, value),
+                "measure": lambda: self._measure_iv(smu),
+                "pulse": lambda bias, level, ton, toff: self._pulse(smu, bias, level, ton, toff),
+                "hold": self.hold,
+                "now": self._timer_now,
+                "reset": smu.reset,
+                "swept": swept,
             }
-            return self.number(values[read_back.group(2)])
-        return super().evaluate(expression, command)
+        )
+
+    def _timer_now(self) -> float:
+        return self.timebase.now_s - self._timer_zero_s
+
+    # -- attributes ----------------------------------------------------------------------------------
+    @staticmethod
+    def _getters(smu: SMUState) -> dict[str, Callable[[], float | bool]]:
+        return {
+            "source.func": lambda: smu.func,
+            "source.levelv": lambda: smu.level_v,
+            "source.leveli": lambda: smu.level_i,
+            "source.limiti": lambda: smu.limit_a,
+            "source.limitv": lambda: smu.limit_v,
+            "source.output": lambda: float(smu.output),
+            "source.rangev": lambda: smu.source_range_v,
+            "source.rangei": lambda: smu.source_range_i,
+            "source.autorangev": lambda: float(smu.source_autorange_v),
+            "source.autorangei": lambda: float(smu.source_autorange_i),
+            "source.compliance": lambda: smu.compliance,
+            "measure.nplc": lambda: smu.nplc,
+            "measure.rangei": smu.measure_range_a,
+            "measure.autorangei": lambda: float(smu.range_i is None),
+            "measure.rangev": lambda: smu.range_v if smu.range_v is not None else smu.source_range_v,
+            "measure.autorangev": lambda: float(smu.range_v is None),
+        }
+
+    @staticmethod
+    def _setters(smu: SMUState) -> dict[str, Callable[[Any], None]]:
+        def assign(name: str, low: float, high: float) -> Callable[[Any], None]:
+            path = SMU_FIELDS[name]
+            return lambda value: setattr(smu, name, _checked(path, value, low, high))
+
+        def autorange_i(value: Any) -> None:
+            on = _checked("measure.autorangei", value, 0, 2)
+            smu.range_i = None if on else smu.measure_range_a()  # off: stay on the present range
+
+        def source_range(name: str, auto: str, path: str, high: float) -> Callable[[Any], None]:
+            def set_range(value: Any) -> None:
+                setattr(smu, name, _checked(path, value, 0, high))
+                setattr(smu, auto, False)
+
+            return set_range
+
+        return {
+            "source.func": lambda value: setattr(smu, "func", int(_checked("source.func", value, 0, 1))),
+            "source.levelv": assign("level_v", -MAX_SOURCE_V, MAX_SOURCE_V),
+            "source.leveli": assign("level_i", -MAX_SOURCE_A, MAX_SOURCE_A),
+            "source.limiti": assign("limit_a", 1e-9, MAX_SOURCE_A),
+            "source.limitv": assign("limit_v", 20e-3, MAX_SOURCE_V),
+            "source.output": lambda value: setattr(
+                smu, "output", _checked("source.output", value, 0, 2) == 1
+            ),
+            "source.rangev": source_range(
+                "source_range_v", "source_autorange_v", "source.rangev", MAX_SOURCE_V
+            ),
+            "source.rangei": source_range(
+                "source_range_i", "source_autorange_i", "source.rangei", MAX_SOURCE_A
+            ),
+            "source.autorangev": lambda value: setattr(
+                smu, "source_autorange_v", bool(_checked("source.autorangev", value, 0, 1))
+            ),
+            "source.autorangei": lambda value: setattr(
+                smu, "source_autorange_i", bool(_checked("source.autorangei", value, 0, 1))
+            ),
+            "measure.nplc": assign("nplc", 0.001, 25),
+            "measure.rangei": lambda value: setattr(
+                smu,
+                "range_i",
+                range_holding(_checked("measure.rangei", value, -CURRENT_RANGES_A[-1], CURRENT_RANGES_A[-1])),
+            ),
+            "measure.autorangei": autorange_i,
+            "measure.rangev": lambda value: setattr(
+                smu, "range_v", _checked("measure.rangev", value, 0, MAX_SOURCE_V)
+            ),
+            "measure.autorangev": lambda value: setattr(
+                smu, "range_v", None if _checked("measure.autorangev", value, 0, 2) else smu.source_range_v
+            ),
+        }
+
+    def _set(self, smu: SMUState, path: str, value: Any) -> None:
+        """Set an SMU attribute from TSP (checked as the instrument checks it)."""
+        self._setters_of[id(smu)][path](value)
+
+    # -- physics -------------------------------------------------------------------------------------
+    def _pulse(
+        self, smu: SMUState, bias: float, level: float, ton: float, toff: float
+    ) -> tuple[float, float]:
+        """One pulse of ``level`` for ``ton`` from ``bias``; the current at its end and when it ended."""
+        if not (ton >= self.min_pulse_s and toff >= self.min_pulse_s):
+            raise CommandError(TSP_RUNTIME_ERROR, "TSP Runtime error at line 1: pulse timing out of range")
+        for name, value in (("bias", bias), ("level", level)):
+            _checked(name, value, -MAX_SOURCE_V, MAX_SOURCE_V)
+        current = smu.load.pulse(level, ton, smu.limit_a)
+        reading = smu.reading(max(-smu.limit_a, min(smu.limit_a, current)))
+        stamp_s = self._timer_now()
+        smu.load.rest(bias, toff)
+        return reading, stamp_s
+
+    def _measure_iv(self, smu: SMUState) -> tuple[float, float, float]:
+        """One measurement over the integration time: (current, voltage, when), 0 when the output is off."""
+        duration_s = smu.nplc / LINE_FREQUENCY_HZ
+        if not smu.output:
+            self.timebase.advance(duration_s)
+            return 0.0, 0.0, self._timer_now()
+        if smu.func == OUTPUT_DCVOLTS:
+            current = smu.load.measure(smu.level_v, duration_s)
+            smu.compliance = abs(current) > smu.limit_a
+            voltage = smu.level_v
+            if smu.compliance:
+                voltage *= smu.limit_a / abs(current)
+                current = math.copysign(smu.limit_a, current)
+            return smu.reading(current), voltage, self._timer_now()
+        probe = smu.load.measure(PROBE_V, duration_s)
+        conductance_s = abs(probe) / PROBE_V
+        voltage = (
+            smu.level_i / conductance_s if conductance_s > 0 else math.copysign(smu.limit_v, smu.level_i)
+        )
+        smu.compliance = abs(voltage) > smu.limit_v
+        if smu.compliance:
+            voltage = math.copysign(smu.limit_v, voltage)
+        current = conductance_s * voltage if smu.compliance else smu.level_i
+        return smu.reading(current), voltage, self._timer_now()
+
+    # -- instrument ----------------------------------------------------------------------------------
+    def bus_trigger(self) -> None:
+        self.tsp.fire_triggers()
+
+    def sweeping_condition(self) -> int:
+        bits, self._unreported_sweeps = self._unreported_sweeps, 0
+        return bits
+
+    def reset_state(self) -> None:
+        for smu in self.smu.values():
+            smu.reset()
+        self.printer.tsp.reset_smus()

@@ -99,9 +99,9 @@ def test_over_tsp_link_a_pulse_with_its_bias_and_a_read_are_one_message_each():
         messages.append(message)
         original_write(message)
 
-    def watch(*args: float) -> None:
+    def watch(*args: float) -> tuple[float, float]:
         levels_at_pulse.append((smu2.smu["a"].level_v, smu2.smu["b"].level_v))
-        original_pulse(*args)
+        return original_pulse(*args)
 
     smu1.write, smu1._pulse = count, watch
     smu2.write = lambda message: pytest.fail(f"smu2 has no connection of its own: {message}")
@@ -232,14 +232,14 @@ def test_an_error_on_the_tsp_link_node_stops_the_run_with_every_output_off():
     bench, lab = simulated_instrument_bench(suite_config(), tsp_link_node=2)
     bench.select(2, 2)
     node = lab.smus["smu2"]
-    original = node._assign
+    original = node._set
 
-    def refuse(smu, attribute: str, value: str) -> None:
-        if attribute == "source.levelv" and float(value) != 0.0:
+    def refuse(smu, attribute: str, value: float) -> None:
+        if attribute == "source.levelv" and value != 0.0:
             raise CommandError(-286, "TSP Runtime error at line 1: node 2 interlock open")
         original(smu, attribute, value)
 
-    node._assign = refuse
+    node._set = refuse
     with pytest.raises(InstrumentError) as failure:
         bench.pulse(1.2, 1e-4)
     assert failure.value.instrument == "smu1"  # the message went through the TSP-Link master

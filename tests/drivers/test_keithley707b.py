@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,7 +101,7 @@ def test_emulator_queues_the_instruments_errors_for_bad_commands():
     matrix.write("channel.close(1A01)")
     matrix.write("launch.rockets()")
     codes = [code for code, _ in matrix.check_errors()]
-    assert codes == [-286, -285, -285]
+    assert codes == [-286, -285, -286]  # an unknown object is a run-time error in Lua
     assert emulator.closed == set()
     assert matrix.next_error == (0, "Queue Is Empty")
 
@@ -114,23 +112,16 @@ def test_a_read_without_a_reply_times_out():
         matrix.read()
 
 
-LOOSELY_VALID = re.compile(
-    r"^([A-Za-z_]\w*\s*=.*|reset\(\)|\*RST|\*IDN\?|errorqueue\.clear\(\)|print\(.*\)|channel\.\w+\(.*\))$"
-)
-
-
 @given(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=60))
 @settings(max_examples=400, deadline=None)
-def test_any_command_is_executed_or_leaves_an_error_never_a_crash(command):
+def test_any_line_is_run_or_leaves_an_error_and_the_matrix_answers_after(command):
     emulator = Simulated707B()
     emulator.write(command)  # never raises
-    replies = []
     while emulator.has_reply():
-        replies.append(emulator.read())
-    assert all(isinstance(reply, str) for reply in replies)
-    first = command.split(";")[0].strip()
-    if first and not LOOSELY_VALID.match(first):
-        assert emulator.errors and not replies and emulator.closed == set()
+        assert isinstance(emulator.read(), str)
+    emulator.write("*CLS")
+    emulator.write('channel.open("allslots") print(channel.getclose("allslots"), errorqueue.count)')
+    assert emulator.read() == "nil\t0.00000e+00"
 
 
 @given(st.lists(st.sampled_from(["1A01", "1B02", "2C12", "6H01"]), min_size=1, max_size=4), st.booleans())

@@ -25,7 +25,7 @@ def test_every_pulse_sets_its_own_compliance_the_safety_maximum_when_none_is_giv
 
         def recording(smu, *args, original=original):
             limits_at_pulse.append(smu.limit_a)
-            original(smu, *args)
+            return original(smu, *args)
 
         emulator._pulse = recording
     with bench:

@@ -29,12 +29,13 @@ def _signal_after(lab: SimulatedLab, pulses: int, process: list[subprocess.Popen
     count = [0]
     original = lab.smus["smu1"]._pulse
 
-    def counting(*args: float) -> None:
-        original(*args)
+    def counting(*args: float) -> tuple[float, float]:
+        reply = original(*args)
         count[0] += 1
         if count[0] == pulses and process:
             os.kill(process[0].pid, process[0].signal_to_send)
             sent.set()
+        return reply
 
     lab.smus["smu1"]._pulse = counting
     return sent
