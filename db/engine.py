@@ -66,6 +66,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _schema_state(engine: Engine) -> tuple[str | None, bool]:
+    """The database's labrram revision (None: none) and whether it holds foreign tables without one.
+
+    The revision is read again after tables were seen: another process's migration may have committed
+    both (at once) between the two reads.
+    """
+    revision = current_revision(engine)
+    if revision is not None:
+        return revision, False
+    if not inspect(engine).get_table_names():
+        return None, False
+    revision = current_revision(engine)
+    return revision, revision is None
+
+
 def upgrade_database(url: str) -> tuple[Engine, str | None]:
     """Migrate a labrram database (or an empty one) to head; the engine and the revision it had.
 
@@ -74,8 +89,8 @@ def upgrade_database(url: str) -> tuple[Engine, str | None]:
     engine = make_engine(url)
     name = engine.url.render_as_string(hide_password=True)
     with translated_errors(name):
-        before = current_revision(engine)
-        if before is None and inspect(engine).get_table_names():
+        before, foreign = _schema_state(engine)
+        if foreign:
             raise SchemaVersionError(f"{name} holds tables but no labrram schema version: not upgrading it")
         if before is not None and before not in known_revisions():
             raise SchemaVersionError(f"{name} is at schema revision {before}, newer than this labrram knows")
@@ -101,9 +116,9 @@ def open_database(url: str, create: bool = True) -> Engine:
         if not create and not path.exists():
             raise DatabaseError(f"{name}: no database at {path} (check the path)")
     with translated_errors(name):
-        revision = current_revision(engine)
+        revision, foreign = _schema_state(engine)
         head = head_revision()
-        if revision is None and inspect(engine).get_table_names():
+        if foreign:
             raise SchemaVersionError(
                 f"{name} holds tables but no labrram schema version: it is not a labrram database"
             )

@@ -3,8 +3,9 @@
 PyMeasure's own Keithley2600 keeps an older, non-declarative channel class and warns on every
 construction that its SCPI support is unknown, so this driver is a PyMeasure Instrument of its own, with
 declarative channels for SMU A and B and the pulse + measure the RRAM procedures need: the factory script
-``PulseVMeasureI(smu, bias, level, ton, toff, points)`` sources ``level`` for ``ton`` seconds, measures
-the current at the end of the pulse into ``smuX.nvbuffer1``, and returns to ``bias`` for ``toff``.
+``PulseVMeasureI(smu, bias, level, ton, toff, points)`` holds ``bias`` for ``toff``, then sources ``level``
+for ``ton`` seconds, measures the current at the end of the pulse into ``smuX.nvbuffer1``, and returns to
+``bias`` for ``toff`` (the 2600B manual's sequence); it leaves the output at ``bias``.
 
 The operations a procedure repeats per pulse are one message each: a line of ``;``-separated statements
 that ends by printing its readings and ``errorqueue.count`` (`TSPInstrument.run_checked`), so one round
@@ -200,6 +201,7 @@ class SMUChannel(Channel):
                 f"{smu}.nvbuffer1.clear()",
                 STAMP,
                 f"PulseVMeasureI({smu}, {', '.join(map(tsp_value, (bias_v, level_v, width_s, off_s)))}, 1)",
+                f"{smu}.source.levelv = 0",  # the pulse function leaves the output at its bias
             ],
         )
         return _timed(self.parent.run_checked(statements, [f"{smu}.nvbuffer1.readings[1]", START]))

@@ -39,14 +39,17 @@ SMU_FIELDS = {
 class Load(Protocol):
     """What an SMU's terminals see."""
 
-    def measure(self, level_v: float, duration_s: float) -> float:
-        """Current (A) drawn at ``level_v`` during a measurement of ``duration_s``."""
+    def measure(self, level_v: float, duration_s: float, limit_a: float) -> float:
+        """Current (A) drawn at ``level_v`` after a measurement of ``duration_s`` (under ``limit_a``)."""
 
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
         """Current (A) at the end of a pulse of ``level_v`` lasting ``width_s``."""
 
     def rest(self, level_v: float, duration_s: float) -> None:
         """Let ``duration_s`` pass at ``level_v`` (the pulse's off time)."""
+
+    def stress(self, duration_s: float) -> None:
+        """Let the present levels act for ``duration_s`` (a delay with outputs on)."""
 
 
 @dataclass
@@ -55,13 +58,16 @@ class Resistor:
 
     conductance_s: float
 
-    def measure(self, level_v: float, duration_s: float) -> float:
+    def measure(self, level_v: float, duration_s: float, limit_a: float = math.inf) -> float:
         return self.conductance_s * level_v
 
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
         return self.conductance_s * level_v
 
     def rest(self, level_v: float, duration_s: float) -> None:
+        return None
+
+    def stress(self, duration_s: float) -> None:
         return None
 
 
@@ -266,14 +272,14 @@ class Simulated2600B(SimulatedTSPInstrument):
             self.timebase.advance(duration_s)
             return 0.0, 0.0, self._timer_now()
         if smu.func == OUTPUT_DCVOLTS:
-            current = smu.load.measure(smu.level_v, duration_s)
+            current = smu.load.measure(smu.level_v, duration_s, smu.limit_a)
             smu.compliance = abs(current) > smu.limit_a
             voltage = smu.level_v
             if smu.compliance:
                 voltage *= smu.limit_a / abs(current)
                 current = math.copysign(smu.limit_a, current)
             return smu.reading(current), voltage, self._timer_now()
-        probe = smu.load.measure(PROBE_V, duration_s)
+        probe = smu.load.measure(PROBE_V, duration_s, smu.limit_a)
         conductance_s = abs(probe) / PROBE_V
         voltage = (
             smu.level_i / conductance_s if conductance_s > 0 else math.copysign(smu.limit_v, smu.level_i)
@@ -285,6 +291,11 @@ class Simulated2600B(SimulatedTSPInstrument):
         return smu.reading(current), voltage, self._timer_now()
 
     # -- instrument ----------------------------------------------------------------------------------
+    def hold(self, seconds: float) -> None:
+        """Time passes with the outputs at their levels: a level above a device's threshold switches it."""
+        self.smu["a"].load.stress(seconds)  # the wiring applies every source's level at once
+        self.timebase.advance(seconds)
+
     def bus_trigger(self) -> None:
         self.tsp.fire_triggers()
 

@@ -23,7 +23,7 @@ from labrram.bench.safety import SafetyLimits
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, Keithley2600B, SMUChannel
 from labrram.errors import InstrumentError, LabrramError
-from labrram.physics.bias import unselected_levels
+from labrram.physics.bias import pulse_bias_v, unselected_levels
 from labrram.physics.parameters import ArrayKind, BiasScheme
 
 
@@ -190,7 +190,8 @@ class InstrumentBench(Bench):
         self, device: DeviceAddress, amplitude_v: float, width_s: float, compliance_a: float | None
     ) -> tuple[float, float]:
         pulser = self.roles["selected_row"]
-        with self._biased(pulser, amplitude_v, self.arrays[device.array].bias_scheme) as in_message:
+        geometry = self.arrays[device.array]
+        with self._biased(pulser, amplitude_v, geometry.bias_scheme) as in_message:
             started_s = self._stamp_before(pulser.channel.parent)
             with self._talking(
                 pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel
@@ -198,6 +199,7 @@ class InstrumentBench(Bench):
                 reading = pulser.channel.pulse_voltage_measure_current(
                     amplitude_v,
                     width_s,
+                    bias_v=pulse_bias_v(geometry.kind, geometry.bias_scheme, amplitude_v),
                     off_s=self.pulse_off_s,
                     compliance_a=compliance_a,
                     others_v=in_message,

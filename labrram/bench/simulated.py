@@ -9,7 +9,7 @@ import numpy as np
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
 from labrram.bench.safety import SafetyLimits
 from labrram.errors import InstrumentError
-from labrram.physics.bias import program_targets, sense_targets
+from labrram.physics.bias import off_time_targets, program_targets, sense_targets
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind
 
@@ -34,7 +34,7 @@ class SimulatedBench(Bench):
         if missing:
             raise ValueError(f"arrays {sorted(missing)} are not on the chip")
         self.chip = chip
-        self.pulse_off_s = pulse_off_s  # at 0 V after each pulse, as an SMU's pulse function holds it
+        self.pulse_off_s = pulse_off_s  # at the bias before and after each pulse, as an SMU's pulse function
         self.source_level_v = 0.0
         self.output_enabled = False
 
@@ -53,14 +53,32 @@ class SimulatedBench(Bench):
             g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v
         )
         compliance = self._selected_only(g, device, compliance_a)
+        self._dwell(g, device, amplitude_v, compliance)
         self.source_level_v = amplitude_v
         try:
             currents = self.chip.apply(device.array, index, voltages, width_s, compliance)
         finally:
             self.source_level_v = 0.0
-        self.chip.advance(self.pulse_off_s)
+        self._dwell(g, device, amplitude_v, compliance)
         flat = device.row * g.cols + device.col
         return started_s, float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
+
+    def _dwell(
+        self,
+        g: ArrayGeometry,
+        device: DeviceAddress,
+        amplitude_v: float,
+        compliance: np.ndarray | float | None,
+    ) -> None:
+        """The pulse function's off time before and after a pulse: the selected line at the bias (the
+        unselected rows' level), the other lines at the scheme's levels."""
+        if self.pulse_off_s == 0:
+            return
+        off = off_time_targets(g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v)
+        if off is None:
+            self.chip.advance(self.pulse_off_s)
+        else:
+            self.chip.apply(device.array, off[0], off[1], self.pulse_off_s, compliance)
 
     @staticmethod
     def _selected_only(

@@ -8,6 +8,9 @@ polarity). Which devices see which voltage is decided outside, by the bias schem
 
 from __future__ import annotations
 
+import math
+from functools import cached_property
+
 import numpy as np
 
 from labrram.physics.parameters import ArrayKind, DeviceParameters
@@ -91,6 +94,15 @@ class CrossbarArray:
     def conductance_s(self) -> np.ndarray:
         """Present (relaxed) conductance of every device as a rows x cols array: the true state."""
         return self._relaxed(slice(None)).reshape(self.rows, self.cols).copy()
+
+    def estimated_conductance_s(self) -> np.ndarray:
+        """Conductance of every device as last evaluated (rows x cols), without settling the relaxation
+        owed since: what a circuit estimate may use without drawing randomness or changing any state."""
+        return self._g.reshape(self.rows, self.cols).copy()
+
+    def max_conductance_s(self) -> float:
+        """The largest conductance as last evaluated: a bound for circuit estimates, free of side effects."""
+        return float(self._g.max())
 
     def set_conductance_s(self, conductance_s: np.ndarray) -> None:
         """Put working devices at given conductances (rows x cols), as if just programmed.
@@ -233,6 +245,15 @@ class CrossbarArray:
             pop.stuck_conductance_s[worn_devices] = g
             self._relaxing[worn_devices] = False
 
+    @cached_property
+    def lowest_switching_v(self) -> float:
+        """The smallest voltage magnitude at which any device may change (below it nothing happens)."""
+        pop = self.population
+        lowest = min(float(pop.set_threshold_v.min()), float(pop.reset_threshold_v.min()))
+        if self._has_virgin:
+            lowest = min(lowest, float(pop.forming_voltage_v.min()))
+        return lowest
+
     def cycles(self) -> np.ndarray:
         """Completed SET/RESET cycles of every device (rows x cols)."""
         return (self._reversals // 2).reshape(self.rows, self.cols)
@@ -241,14 +262,20 @@ class CrossbarArray:
         """Noise-free current through each indexed device at a read voltage (A)."""
         return self._relaxed(index) * np.asarray(voltage_v, dtype=float)
 
-    def measure_line_current(self, index: Index, voltage_v: np.ndarray | float) -> float:
+    def measure_line_current(
+        self, index: Index, voltage_v: np.ndarray | float, integration_s: float | None = None
+    ) -> float:
         """Current collected by a sense line from the indexed devices, with read noise (A).
 
         Each device contributes its current with proportional noise (read_noise_rel); the measurement
-        adds a floor (read_noise_floor_a).
+        adds a floor (read_noise_floor_a), white: integrating ``integration_s`` scales it by
+        sqrt(read_noise_floor_integration_s / integration_s) when both are known.
         """
         p = self.parameters
         currents = self.cell_currents(index, voltage_v)
         currents = np.atleast_1d(currents)
         noisy = currents * (1.0 + p.read_noise_rel * self._rng.standard_normal(currents.size))
-        return float(noisy.sum() + p.read_noise_floor_a * self._rng.standard_normal())
+        floor_a = p.read_noise_floor_a
+        if integration_s and p.read_noise_floor_integration_s > 0:
+            floor_a *= math.sqrt(p.read_noise_floor_integration_s / integration_s)
+        return float(noisy.sum() + floor_a * self._rng.standard_normal())

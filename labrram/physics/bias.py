@@ -62,6 +62,25 @@ def program_targets(
     return slice(None), cell_voltages(row_v, col_v)
 
 
+def pulse_bias_v(kind: ArrayKind, scheme: BiasScheme, voltage_v: float) -> float:
+    """The selected line's level around a pulse of ``voltage_v`` (before and after it): the unselected
+    rows' level in a passive array, so that no cell sees more than the scheme's fraction meanwhile."""
+    if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R:
+        return 0.0
+    return unselected_levels(scheme, voltage_v)[0]
+
+
+def off_time_targets(
+    kind: ArrayKind, scheme: BiasScheme, rows: int, cols: int, row: int, col: int, voltage_v: float
+) -> tuple[slice, np.ndarray] | None:
+    """Cells and voltages while the selected word line waits at the pulse's bias (None: nothing acts)."""
+    if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R:
+        return None
+    row_v, col_v = line_voltages(scheme, rows, cols, row, col, voltage_v)
+    row_v[row] = pulse_bias_v(kind, scheme, voltage_v)
+    return slice(None), cell_voltages(row_v, col_v)
+
+
 def sense_targets(
     kind: ArrayKind,
     scheme: BiasScheme,

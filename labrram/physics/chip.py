@@ -69,7 +69,7 @@ class SimulatedChip:
         voltage can switch devices (above the array's smallest threshold): it acts as a pulse too.
         """
         crossbar = self.arrays[array]
-        current = crossbar.measure_line_current(index, voltage_v)
+        current = crossbar.measure_line_current(index, voltage_v, duration_s)
         if disturb is not None:
             crossbar.apply_voltage(disturb[0], disturb[1], duration_s)
         self.advance(duration_s)

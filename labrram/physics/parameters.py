@@ -70,9 +70,12 @@ class DeviceParameters:
     compliance_hold_v: float
     compliance_c2c: float
 
-    # Read noise on the measured current: sigma_I = sqrt((rel * I)^2 + floor^2).
+    # Read noise on the measured current: sigma_I = sqrt((rel * I)^2 + floor^2). The device's relative
+    # noise (1/f-like) does not average away; the instrument's floor is white, given for an integration
+    # time read_noise_floor_integration_s and scaled as sqrt(that / t) for other times (0: not scaled).
     read_noise_rel: float
     read_noise_floor_a: float
+    read_noise_floor_integration_s: float
 
     # Forming: a share of devices starts virgin and needs one positive pulse above its forming voltage.
     virgin_fraction: float

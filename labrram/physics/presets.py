@@ -60,6 +60,7 @@ TIO2_PASSIVE_8X8 = ChipPreset(
         # Seed 002: instrument read variability an order below the ~1% tuning spread.
         read_noise_rel=0.001,
         read_noise_floor_a=2e-9,
+        read_noise_floor_integration_s=10e-6,  # seed 002's 10 us reads
         virgin_fraction=0.0,  # seed 002: forming free
         virgin_conductance_s=1e-6,
         forming_voltage_v=2.0,
@@ -122,6 +123,7 @@ HFO2_1T1R = ChipPreset(
         # Levy tech A 400 Hz series: ~0.5% at mid/high G, ~0.33 uS floor (x 0.2 V read).
         read_noise_rel=0.005,
         read_noise_floor_a=6.6e-8,
+        read_noise_floor_integration_s=0.0,  # the series' integration time is not given: not scaled
         virgin_fraction=1.0,
         virgin_conductance_s=0.5e-6,
         forming_voltage_v=2.8,  # chosen, typical of ~10 nm HfO2

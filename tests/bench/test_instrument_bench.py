@@ -65,10 +65,12 @@ def test_without_unselected_roles_the_other_lines_float():
     assert lab.matrix.closed == {"1F01", "1C12"}
     before = lab.chip.arrays["A1"].conductance_s()
     bench.pulse(1.8, 1e-4)
-    changed = np.argwhere(
-        np.abs(lab.chip.arrays["A1"].conductance_s() - before) > 20e-6
-    )  # switched, not relaxed
-    assert changed.tolist() == [[1, 2]]  # only the device between the two driven lines
+    change = np.abs(lab.chip.arrays["A1"].conductance_s() - before)
+    changed = {tuple(rc) for rc in np.argwhere(change > 20e-6)}  # switched, not relaxed
+    # The device between the two driven lines most; through the floating lines (sneak paths) the cells
+    # sharing one of its lines are half-selected, and no other cell sees enough to switch.
+    assert (1, 2) in changed and change[1, 2] == change.max()
+    assert all(row == 1 or col == 2 for row, col in changed)
 
 
 def test_v_third_bias_puts_the_scheme_on_the_unselected_lines_during_a_pulse():

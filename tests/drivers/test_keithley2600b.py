@@ -45,13 +45,13 @@ def test_measure_and_pulse_measure_are_one_message_each_with_the_error_count():
             ("print(smub.measure.i(), errorqueue.count)", "-1.25000e-05\t0.00000e+00"),
             (
                 "smua.nvbuffer1.clear(); labrram_start_s = timer.measure.t(); "
-                "PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1); "
+                "PulseVMeasureI(smua, 0, 1.5, 0.0002, 0.0001, 1); smua.source.levelv = 0; "
                 "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
                 "3.00000e-04\t1.25000e+00\t0.00000e+00",
             ),
             (
                 "smua.source.limiti = 0.0005; smua.nvbuffer1.clear(); labrram_start_s = timer.measure.t(); "
-                "PulseVMeasureI(smua, 0, -1, 0.0001, 0.0001, 1); "
+                "PulseVMeasureI(smua, 0, -1, 0.0001, 0.0001, 1); smua.source.levelv = 0; "
                 "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
                 "-5.00000e-04\t2.00000e+00\t0.00000e+00",
             ),
@@ -133,7 +133,7 @@ def test_a_tsp_link_node_is_commanded_through_the_master_in_the_same_message():
             (
                 "node[2].smua.source.levelv = 0.5; node[2].smub.source.levelv = 1; smua.nvbuffer1.clear(); "
                 "labrram_start_s = timer.measure.t(); PulseVMeasureI(smua, 0, 1.5, 0.0001, 0.0001, 1); "
-                "node[2].smua.source.levelv = 0; node[2].smub.source.levelv = 0; "
+                "smua.source.levelv = 0; node[2].smua.source.levelv = 0; node[2].smub.source.levelv = 0; "
                 "print(smua.nvbuffer1.readings[1], labrram_start_s, errorqueue.count)",
                 "2.00000e-04\t1.00000e+00\t0.00000e+00",
             ),
@@ -283,6 +283,7 @@ def test_any_line_is_run_or_leaves_an_error_and_the_instrument_answers_after(com
     emulator.write(command)
     while emulator.has_reply():
         assert isinstance(emulator.read(), str)
+    emulator.write("endscript")  # ends a script the line may have started loading
     emulator.write("*CLS")
     emulator.write("print(1, errorqueue.count)")
     assert emulator.read() == "1.00000e+00\t0.00000e+00"

@@ -119,6 +119,7 @@ def test_any_line_is_run_or_leaves_an_error_and_the_matrix_answers_after(command
     emulator.write(command)  # never raises
     while emulator.has_reply():
         assert isinstance(emulator.read(), str)
+    emulator.write("endscript")  # ends a script the line may have started loading
     emulator.write("*CLS")
     emulator.write('channel.open("allslots") print(channel.getclose("allslots"), errorqueue.count)')
     assert emulator.read() == "nil\t0.00000e+00"

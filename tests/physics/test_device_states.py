@@ -80,6 +80,23 @@ def test_read_noise_is_proportional_with_a_floor():
     assert reads.std() == pytest.approx(expected_sd, rel=0.06)
 
 
+def test_the_instrument_floor_averages_down_with_integration_time_and_the_device_noise_does_not():
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters,
+        read_noise_rel=0.01,
+        read_noise_floor_a=1e-6,
+        read_noise_floor_integration_s=10e-6,
+        relaxation_spread_s=0.0,
+        relaxation_drift_s=0.0,
+    )
+    array = population_array(parameters, 1)
+    at_fraction(array, 0.5)
+    true_current = array.cell_currents(np.array([0]), 0.2)[0]
+    for integration_s, floor_a in ((10e-6, 1e-6), (1e-3, 1e-7)):
+        reads = np.array([array.measure_line_current(np.array([0]), 0.2, integration_s) for _ in range(4000)])
+        assert reads.std() == pytest.approx(np.hypot(0.01 * true_current, floor_a), rel=0.06)
+
+
 def chip_after_pulses(seed: int) -> np.ndarray:
     array = CrossbarArray(TIO2_PASSIVE_8X8.parameters, 8, 8, ArrayKind.PASSIVE, np.random.default_rng(seed))
     for amplitude in (1.5, -1.8, 2.0):

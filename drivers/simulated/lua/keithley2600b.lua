@@ -407,6 +407,7 @@ function tsp.smu(name, hooks)
   local smu = tsp.object(name, smu_getters, smu_setters, objects)
   tsp.smus[smu] = {
     pulse = hooks.pulse,
+    dwell = hooks.hold,
     fire = function() if sweep.armed then run_sweep() end end,
     buffer = function() return objects.nvbuffer1 end,
     reset_settings = function()
@@ -500,11 +501,16 @@ function SweepIListMeasureV(smu, ilist, stime, points)
   sweep_measure(smu, "i", values, stime)
 end
 
--- KIPulse: `points` pulses from `bias` to `level`, `ton` on and `toff` off, the current at each pulse's
--- end stored in smu.nvbuffer1.
+-- KIPulse PulseVMeasureI, as the 2600B runs it: the output at `bias` for `toff`, then `points` times a
+-- pulse to `level` for `ton` (the current measured at its end into smu.nvbuffer1) and `toff` at `bias`.
+-- The output is left on at `bias`.
 function PulseVMeasureI(smu, bias, level, ton, toff, points)
   local channel = channel_of(smu)
   local data = start_storing(channel.buffer())
+  smu.source.func = OUTPUT_DCVOLTS
+  smu.source.levelv = bias
+  smu.source.output = 1
+  channel.dwell(toff)
   for _ = 1, points do
     local current_a, stamp_s = channel.pulse(bias, level, ton, toff)
     store(data, current_a, level, stamp_s)
