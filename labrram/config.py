@@ -108,6 +108,18 @@ class InstrumentsConfig:
     visa_library: str = "@sim"
     clock: str = "host"
     smu2_tsp_link_node: int | None = None
+    extra: dict[str, ExtraInstrument] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtraInstrument:
+    """An instrument beside the bench's own ([instruments.extra.NAME]): a Keysight B1500A or B2900 whose
+    SMU channels are cabled to matrix rows, so the 707B reaches array lines with them too. The bench's
+    procedures do not use it; `labrram sim-server` serves it, for a client of the user's choice."""
+
+    driver: str
+    resource: str
+    channels: dict[int, str]  # SMU channel (slot) -> matrix row A-H
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ class BenchConfig:
 
 
 INSTRUMENT_DRIVERS = {"matrix": "keithley707b", "smu1": "keithley2600b", "smu2": "keithley2600b"}
+EXTRA_DRIVERS = {"keysight_b1500a": range(1, 11), "keysight_b2900": range(1, 3)}  # and their channels
 _TOP_KEYS = {"bench", "sample", "safety", "instruments", "wiring"}
 _BENCH_KEYS = {"name", "seed", "read_duration_s", "read_current_range_a", "database_url"}
 _SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
@@ -267,7 +280,7 @@ def _instruments(table: Any) -> InstrumentsConfig:
     """The [instruments] table: visa_library and one {driver, resource} table per instrument."""
     if not isinstance(table, Mapping):
         raise ConfigError("instruments", "must be a table")
-    _reject_unknown(table, {*INSTRUMENT_DRIVERS, "visa_library", "clock"}, "instruments.")
+    _reject_unknown(table, {*INSTRUMENT_DRIVERS, "visa_library", "clock", "extra"}, "instruments.")
     clock = table.get("clock", "instrument" if table.get("visa_library", "@sim") == "@sim" else "host")
     if clock not in ("host", "instrument"):
         raise ConfigError("instruments.clock", f"must be 'host' or 'instrument', got {clock!r}")
@@ -304,7 +317,40 @@ def _instruments(table: Any) -> InstrumentsConfig:
                 )
             continue
         resources[name] = _string(entry, "resource", f"instruments.{name}.")
-    return InstrumentsConfig(resources, library, clock, node)
+    return InstrumentsConfig(resources, library, clock, node, _extra_instruments(table.get("extra", {})))
+
+
+def _extra_instruments(table: Any) -> dict[str, ExtraInstrument]:
+    """[instruments.extra.NAME] tables: driver, resource and channels = { "1" = "E", ... }."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("instruments.extra", "must be a table of instruments")
+    extra, rows_used = {}, {}
+    for name, entry in table.items():
+        prefix = f"instruments.extra.{name}."
+        if name in INSTRUMENT_DRIVERS or not isinstance(entry, Mapping):
+            raise ConfigError(f"instruments.extra.{name}", "must be a table with a name of its own")
+        _reject_unknown(entry, {"driver", "resource", "channels"}, prefix)
+        driver = _string(entry, "driver", prefix)
+        if driver not in EXTRA_DRIVERS:
+            raise ConfigError(prefix + "driver", f"must be one of {', '.join(EXTRA_DRIVERS)}, got {driver!r}")
+        channels = entry.get("channels", {})
+        if not isinstance(channels, Mapping) or not channels:
+            raise ConfigError(prefix + "channels", 'must map SMU channels to matrix rows, e.g. { "1" = "E" }')
+        wired = {}
+        for channel, row in channels.items():
+            number = int(channel) if str(channel).isdigit() else None
+            if number not in EXTRA_DRIVERS[driver]:
+                raise ConfigError(prefix + f"channels.{channel}", f"{driver} has no channel {channel!r}")
+            if not isinstance(row, str) or row not in "ABCDEFGH" or len(row) != 1:
+                raise ConfigError(prefix + f"channels.{channel}", f"must be a matrix row A-H, got {row!r}")
+            if row in rows_used:
+                raise ConfigError(
+                    prefix + f"channels.{channel}", f"matrix row {row} is already {rows_used[row]}'s"
+                )
+            rows_used[row] = name
+            wired[number] = row
+        extra[name] = ExtraInstrument(driver, _string(entry, "resource", prefix), wired)
+    return extra
 
 
 def _sample(sample: Mapping[str, Any]) -> SampleConfig:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labrram.bench.factory import simulated_lab
 from labrram.cli import default_config_path
 from labrram.config import load_config, parse_config
 from labrram.errors import ConfigError
@@ -194,3 +195,38 @@ def test_instrument_errors_name_the_key(instruments, key):
     with pytest.raises(ConfigError) as error:
         parse_config(minimal(instruments=instruments))
     assert error.value.key == key
+
+
+B1500 = {"driver": "keysight_b1500a", "resource": "GPIB0::17::INSTR", "channels": {"1": "E"}}
+
+
+def test_extra_instruments_have_their_channels_on_matrix_rows():
+    config = parse_config(minimal(instruments={**INSTRUMENTS, "extra": {"analyzer": B1500}}))
+    assert config.instruments.extra["analyzer"].channels == {1: "E"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"analyzer": {**B1500, "driver": "hp4156"}}, "instruments.extra.analyzer.driver"),
+        ({"analyzer": {**B1500, "channels": {"11": "E"}}}, "instruments.extra.analyzer.channels.11"),
+        ({"analyzer": {**B1500, "channels": {"1": "Q"}}}, "instruments.extra.analyzer.channels.1"),
+        (
+            {"analyzer": B1500, "smu3": {**B1500, "driver": "keysight_b2900"}},
+            "instruments.extra.smu3.channels.1",
+        ),
+        ({"analyzer": {**B1500, "colour": "red"}}, "instruments.extra.analyzer.colour"),
+    ],
+)
+def test_extra_instrument_errors_name_the_key(extra, key):
+    instruments = {**INSTRUMENTS, "extra": extra}
+    with pytest.raises(ConfigError) as error:
+        parse_config(minimal(instruments=instruments))
+    assert error.value.key == key
+
+
+def test_an_extra_instrument_on_a_row_of_the_benchs_roles_is_refused():
+    clash = {**B1500, "channels": {"1": "A"}}  # row A is the selected word line's SMU
+    with pytest.raises(ConfigError) as error:
+        simulated_lab(parse_config(minimal(instruments={**INSTRUMENTS, "extra": {"analyzer": clash}})))
+    assert error.value.key == "instruments.extra.analyzer.channels"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,8 +17,11 @@ from labrram.drivers.keithley2600b import Keithley2600B
 from labrram.drivers.simulated.emulator import SimulatedInstrument
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.keysight_b1500 import SimulatedB1500A
+from labrram.drivers.simulated.keysight_b2900 import SimulatedB2900
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
 from labrram.drivers.simulated.wiring import ArrayLine, SimulatedWiring
+from labrram.errors import ConfigError
 from labrram.physics.array import CrossbarArray
 from labrram.physics.chip import SimulatedChip
 
@@ -53,6 +56,14 @@ def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> Sim
 SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
 
 
+def _simulated_resource(config: BenchConfig, name: str) -> str:
+    """The VISA resource the in-process simulated library serves an instrument on."""
+    if name in SIMULATED_RESOURCES:
+        return SIMULATED_RESOURCES[name]
+    assert config.instruments is not None  # extra instruments come from [instruments]
+    return config.instruments.extra[name].resource
+
+
 def matrix_wiring(config: BenchConfig) -> MatrixWiring:
     """The configuration's cabling: its [wiring], or the default roles with lines in order."""
     if config.wiring is not None:
@@ -67,10 +78,11 @@ class SimulatedLab:
     chip: SimulatedChip
     matrix: Simulated707B
     smus: dict[str, Simulated2600B]
+    extra: dict[str, SimulatedInstrument] = field(default_factory=dict)
 
     def emulators(self) -> dict[str, SimulatedInstrument]:
-        """Every emulator by instrument name (matrix, smu1, smu2)."""
-        return {"matrix": self.matrix, **self.smus}
+        """Every emulator by instrument name (matrix, smu1, smu2, then the extra instruments)."""
+        return {"matrix": self.matrix, **self.smus, **self.extra}
 
 
 def simulated_lab(config: BenchConfig, tsp_link_node: int | None = None) -> SimulatedLab:
@@ -93,7 +105,32 @@ def simulated_lab(config: BenchConfig, tsp_link_node: int | None = None) -> Simu
         wiring_model.attach(role.matrix_row, state)
     if tsp_link_node is not None:
         smus["smu1"].link(tsp_link_node, smus["smu2"])
-    return SimulatedLab(chip, matrix, smus)
+    extra = _extra_emulators(config, wiring_model, chip, {role.matrix_row for role in cabling.roles.values()})
+    return SimulatedLab(chip, matrix, smus, extra)
+
+
+def _extra_emulators(
+    config: BenchConfig, wiring: SimulatedWiring, chip: SimulatedChip, taken_rows: set[str]
+) -> dict[str, SimulatedInstrument]:
+    """The B1500A and B2900 emulators of [instruments.extra], their channels on their matrix rows."""
+    extra: dict[str, SimulatedInstrument] = {}
+    for name, spec in (config.instruments.extra if config.instruments else {}).items():
+        clash = sorted(taken_rows & set(spec.channels.values()))
+        if clash:
+            raise ConfigError(
+                f"instruments.extra.{name}.channels", f"matrix rows {clash} are the bench's roles'"
+            )
+        if spec.driver == "keysight_b1500a":
+            analyzer = SimulatedB1500A({slot: wiring.load(row) for slot, row in spec.channels.items()}, chip)
+            states = analyzer.channels
+        else:
+            loads = [wiring.load(spec.channels[c]) if c in spec.channels else Resistor(0.0) for c in (1, 2)]
+            analyzer = SimulatedB2900(loads[0], loads[1], chip)
+            states = analyzer.channel
+        for channel, row in spec.channels.items():
+            wiring.attach(row, states[channel])
+        extra[name] = analyzer
+    return extra
 
 
 def connect_bench(
@@ -149,7 +186,7 @@ def simulated_instrument_bench(
     """
     lab = simulated_lab(config, tsp_link_node)
     library = EmulatorVisaLibrary.serving(
-        {SIMULATED_RESOURCES[name]: emulator for name, emulator in lab.emulators().items()}
+        {_simulated_resource(config, name): emulator for name, emulator in lab.emulators().items()}
     )
     bench = connect_bench(
         config, SIMULATED_RESOURCES, library, instrument_clock=True, tsp_link_node=tsp_link_node

@@ -9,7 +9,7 @@ from pymeasure.test import expected_protocol
 
 from labrram.drivers.keysight_b1500 import KeysightB1500A, auto_period_s, data_value
 from labrram.drivers.simulated.keithley2600b import Resistor
-from labrram.drivers.simulated.keysight_b1500 import SimulatedB1500A
+from labrram.drivers.simulated.keysight_b1500 import COMMANDS, SimulatedB1500A
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary
 from labrram.errors import InstrumentError
 
@@ -107,6 +107,38 @@ def test_any_command_is_executed_or_leaves_an_error_never_a_crash(command):
     while emulator.has_reply():
         replies.append(emulator.read())
     assert all(isinstance(reply, str) for reply in replies)
-    known = ("*IDN?", "*RST", "ERRX?", "CL", "DZ", "CN", "FMT", "DV", "TI", "MM", "PT", "PV", "XE")
-    if command.strip() and not command.strip().upper().startswith(known):
+    if command.strip() and not command.strip().upper().startswith(COMMANDS):
         assert emulator.errors and not replies
+
+
+def test_the_emulator_takes_common_commands_and_lists_its_modules():
+    emulator = SimulatedB1500A({1: Resistor(1e-3), 3: Resistor(1e-3)})
+
+    def ask(command: str) -> str:
+        emulator.write(command)
+        return emulator.read()
+
+    assert "B1500A" in ask("*IDN?") and ask("*OPC?") == "1"
+    assert ask("UNT?").split(";")[:4] == ["B1517A,0", "0,0", "B1517A,0", "0,0"]
+    emulator.write("XYZ 1")
+    assert int(ask("*STB?")) & 4 and int(ask("*ESR?")) & 32
+    emulator.write("*CLS")
+    assert ask("ERRX?") == '0,"No Error."'
+
+
+@pytest.mark.parametrize(
+    ("fmt", "element"),
+    [(1, "NAI+2.00000E-04"), (2, "+2.00000E-04"), (11, "NAI+2.000000E-04"), (21, "000AI+2.000000E-04")],
+)
+def test_spot_data_come_in_the_format_fmt_chose(fmt, element):
+    emulator = SimulatedB1500A({1: Resistor(1e-3)})
+    emulator.write(f"FMT {fmt};CN 1;DV 1,0,0.2,1E-3;MM 1,1;XE")
+    assert emulator.read() == element
+
+
+def test_a_current_force_measures_the_voltage_up_to_its_compliance():
+    emulator = SimulatedB1500A({1: Resistor(1e-3)})
+    emulator.write("FMT 21;CN 1;DI 1,0,1E-4,2;TV 1,0")
+    assert emulator.read() == "000AV+1.000000E-01"
+    emulator.write("DI 1,0,1E-2,2;TV 1,0")
+    assert emulator.read() == "008AV+2.000000E+00"  # at the compliance: status 8

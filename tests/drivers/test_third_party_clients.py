@@ -1,17 +1,22 @@
-"""Clients labrram did not write drive the emulators: PyMeasure's Keithley2600 and the keithley2600
-package, each over loopback TCP to the instrument server, and a corpus of TSP scripts as application
-notes write them."""
+"""Clients labrram did not write drive the emulators: PyMeasure's Keithley2600 and AgilentB1500 and the
+keithley2600 package, each over loopback TCP to the instrument server, and a corpus of TSP scripts as
+application notes write them."""
 
 from __future__ import annotations
 
 import warnings
 
 import pytest
+import pyvisa
 from keithley2600 import Keithley2600 as SchottKeithley2600
+from pymeasure.instruments.agilent import AgilentB1500
 from pymeasure.instruments.keithley import Keithley2600 as PyMeasureKeithley2600
 
-from labrram.drivers.simulated import Resistor, Simulated2600B
+from labrram.bench.factory import simulated_lab
+from labrram.config import load_config
+from labrram.drivers.simulated import Resistor, Simulated2600B, SimulatedB1500A
 from labrram.drivers.simulated.server import InstrumentServer
+from tests.drivers.test_wiring import laplacian_current
 
 
 @pytest.fixture
@@ -122,3 +127,76 @@ def test_current_sourcing_respects_the_voltage_limit():
     )
     voltage, in_compliance = printed[0].split("\t")
     assert float(voltage) == pytest.approx(2.0) and in_compliance == "true"
+
+
+def test_pymeasure_agilent_b1500_finds_its_smus_and_runs_a_spot_measurement():
+    emulator = SimulatedB1500A({1: Resistor(1e-3), 2: Resistor(2e-3)})
+    with InstrumentServer({"b1500": emulator}) as server, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        analyzer = AgilentB1500(server.resources["b1500"], visa_library="@py", timeout=3000)
+        assert "B1500A" in analyzer.id
+        analyzer.initialize_all_smus()  # UNT?
+        assert analyzer.smu_names == {1: "SMU1", 2: "SMU2"}
+        analyzer.data_format(21, mode=1)
+        analyzer.smu1.enable()
+        analyzer.smu2.enable()
+        analyzer.meas_mode("SPOT", analyzer.smu1, analyzer.smu2)
+        analyzer.smu1.force("Voltage", "Auto Ranging", 0.5, 0.1)
+        analyzer.smu2.force("Voltage", "Auto Ranging", 0.2, 0.1)
+        analyzer.send_trigger()
+        (first, second) = analyzer.read_channels(2)
+        assert first[1:] == ("SMU1", "Current Measurement (A)", pytest.approx(0.5e-3))
+        assert second[1:] == ("SMU2", "Current Measurement (A)", pytest.approx(0.4e-3))
+        analyzer.read_bytes(1)  # read_channels leaves the LF of the CR LF terminator FMT 21 ends data with
+        analyzer.check_errors()
+        analyzer.adapter.close()
+    assert not emulator.errors
+
+
+EXTRA_BENCH = """\
+[bench]
+name = "extra"
+seed = 3
+read_duration_s = 1e-4
+
+[sample]
+chip = "extra-chip"
+preset = "tio2-passive-8x8"
+arrays = [{ name = "A1", rows = 4, cols = 4 }]
+
+[instruments]
+visa_library = "@sim"
+matrix = { driver = "keithley707b", resource = "GPIB0::16::INSTR" }
+smu1 = { driver = "keithley2600b", resource = "GPIB0::26::INSTR" }
+smu2 = { driver = "keithley2600b", resource = "GPIB0::27::INSTR" }
+
+[instruments.extra.analyzer]
+driver = "keysight_b1500a"
+resource = "GPIB0::17::INSTR"
+channels = { "1" = "E", "2" = "F" }
+"""
+
+
+def test_the_sim_server_serves_a_b1500a_the_bench_file_lists_and_it_reads_a_device(tmp_path):
+    bench_file = tmp_path / "extra.toml"
+    bench_file.write_text(EXTRA_BENCH)
+    lab = simulated_lab(load_config(bench_file))
+    with InstrumentServer(lab.emulators()) as server:
+        manager = pyvisa.ResourceManager("@py")
+        matrix = manager.open_resource(
+            server.resources["matrix"], read_termination="\n", write_termination="\n"
+        )
+        closed = matrix.query(
+            'channel.exclusiveclose("1E02,1F06") print(errorqueue.count)'
+        )  # done when answered
+        assert float(closed) == 0  # word line 1 to slot 1, bit line 1 to slot 2
+        analyzer = manager.open_resource(
+            server.resources["analyzer"], read_termination="\r\n", write_termination="\r\n"
+        )
+        analyzer.write("FMT 2;CN 1,2;DV 2,0,0,1E-3;DV 1,0,0.2,1E-3;TI 1,0")
+        current = float(analyzer.read())
+        g = lab.chip.arrays["A1"].conductance_s()  # the other lines float: the read holds the sneak paths
+        assert current == pytest.approx(laplacian_current(g, 1, 1, 0.2), rel=0.02)
+        assert analyzer.query("ERRX?") == '0,"No Error."'
+        matrix.close()
+        analyzer.close()
