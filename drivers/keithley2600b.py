@@ -16,7 +16,6 @@ go in one message.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -260,33 +259,6 @@ class Keithley2600B(TSPInstrument):
             ],
         )
         return _timed(self.run_checked(statements, [f"{sense}.nvbuffer1.readings[1]", START]))
-
-    def set_precision(self, digits: int) -> None:
-        """Significant digits of every printed number (TSP ``format.asciiprecision``, 1-16)."""
-        strict_range(digits, [1, 16])
-        self.write(f"format.asciiprecision = {int(digits)}")
-
-    def timer_s(self) -> float:
-        """Seconds on the instrument's measurement timer (since power-on or ``timer.reset()``)."""
-        return float(self.ask("print(timer.measure.t())"))
-
-    def delay(self, seconds: float) -> None:
-        """Hold the instrument for ``seconds`` (TSP ``delay``), outputs as they are; return when it is done.
-
-        The reply that says so comes ``seconds`` later than usual: the connection's timeout is stretched
-        by that much while it is awaited (else any wait longer than the timeout would fail).
-        """
-        if not (seconds >= 0 and math.isfinite(seconds)):
-            raise ValueError(f"delay needs a finite, non-negative time, got {seconds}")
-        connection = getattr(self.adapter, "connection", None)  # a VISA resource, when there is one
-        timeout_ms = getattr(connection, "timeout", None)
-        if timeout_ms is not None:
-            connection.timeout = timeout_ms + 1000.0 * seconds
-        try:
-            self.run_checked([f"delay({tsp_value(seconds)})"])
-        finally:
-            if timeout_ms is not None:
-                connection.timeout = timeout_ms
 
     def shutdown(self) -> None:
         """Both outputs to 0 V and off."""

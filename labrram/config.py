@@ -36,6 +36,9 @@ Layout::
     matrix = { driver = "keithley707b", resource = "GPIB0::16::INSTR" }
     smu1 = { driver = "keithley2600b", resource = "GPIB0::26::INSTR" }
     smu2 = { driver = "keithley2600b", resource = "GPIB0::27::INSTR" }   # or tsp_link_node = 2
+    # or, instead of smu1 and smu2, seed 002's pulse bench: a 4200A-SCS whose PMU channels 1-4 play the
+    # four roles below from matrix rows A-D (pulses from 40 ns, no current compliance)
+    # pulser = { driver = "keithley4200a", resource = "TCPIP0::192.0.2.1::1225::SOCKET" }
 
     [wiring]                          # optional: the cabling (default: the roles below, lines in order)
     selected_row = { smu = "smu1.a", matrix_row = "A" }
@@ -137,7 +140,12 @@ class BenchConfig:
     read_current_range_a: float | None = None  # a fixed current range for reads; None: autorange
 
 
-INSTRUMENT_DRIVERS = {"matrix": "keithley707b", "smu1": "keithley2600b", "smu2": "keithley2600b"}
+INSTRUMENT_DRIVERS = {
+    "matrix": "keithley707b",
+    "smu1": "keithley2600b",
+    "smu2": "keithley2600b",
+    "pulser": "keithley4200a",  # instead of the SMUs: a 4200A-SCS's PMU channels on matrix rows A-D
+}
 EXTRA_DRIVERS = {"keysight_b1500a": range(1, 11), "keysight_b2900": range(1, 3)}  # and their channels
 _TOP_KEYS = {"bench", "sample", "safety", "instruments", "wiring"}
 _BENCH_KEYS = {"name", "seed", "read_duration_s", "read_current_range_a", "database_url"}
@@ -180,6 +188,10 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
     if database_url is not None and not isinstance(database_url, str):
         raise ConfigError("bench.database_url", f"must be a string, got {database_url!r}")
     parsed_sample = _sample(sample)
+    instruments = _instruments(data["instruments"]) if "instruments" in data else None
+    wiring = _table(data, "wiring", required=False)
+    if instruments is not None and "pulser" in instruments.resources and set(wiring) - {"lines"}:
+        raise ConfigError("wiring", "with a pulser, PMU channels 1-4 play the roles from matrix rows A-D")
     return BenchConfig(
         name=_string(bench, "name", "bench."),
         seed=seed,
@@ -187,8 +199,8 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
         sample=parsed_sample,
         safety=limits,
         database_url=database_url,
-        instruments=_instruments(data["instruments"]) if "instruments" in data else None,
-        wiring=_wiring(_table(data, "wiring", required=False), parsed_sample.arrays),
+        instruments=instruments,
+        wiring=_wiring(wiring, parsed_sample.arrays),
         read_current_range_a=(
             _positive(bench, "read_current_range_a", "bench.", 1.0)
             if "read_current_range_a" in bench
@@ -289,7 +301,14 @@ def _instruments(table: Any) -> InstrumentsConfig:
         raise ConfigError("instruments.visa_library", f"must be a string, got {library!r}")
     resources = {}
     node = None
+    pulser = "pulser" in table
+    if pulser and ("smu1" in table or "smu2" in table):
+        raise ConfigError(
+            "instruments.pulser", "drives the lines instead of smu1 and smu2: give one or the other"
+        )
     for name, driver in INSTRUMENT_DRIVERS.items():
+        if (name == "pulser") != pulser and name != "matrix":
+            continue
         entry = table.get(name)
         if not isinstance(entry, Mapping):
             raise ConfigError(

@@ -2,8 +2,10 @@
 
 1. Characterize (recorded run by run): forming where needed, jump-table pulse trains, tuning to several
    levels, multilevel programming, a short retention test, array programming on arrays of their own.
-   TiO2 goes through the instrument drivers (a 707B and two 2636B on simulated instruments); HfO2 1T1R
-   arrays on the direct simulated bench (the matrix bench drives passive arrays only).
+   TiO2 goes through the instrument drivers with seed 002's own bench and settings (a 707B and a
+   4200A-SCS's PMU channels on simulated instruments, 200 ns Alibart tuning; ``tio2-smu-bench``: two
+   2636B SMUs and 100 us pulses instead); HfO2 1T1R arrays on the direct simulated bench (the matrix
+   benches drive passive arrays only).
 2. Fit the DeviceModel from those runs, save it beside the report and register it in the database.
 3. Train the task's network plain and hardware-aware and predict each one's accuracy over simulated
    transfers.
@@ -36,6 +38,7 @@ from labrram.analysis.model import DeviceModel
 from labrram.analysis.plots import plot_model
 from labrram.bench.base import Bench, DeviceAddress
 from labrram.bench.factory import bench_and_chip, direct_simulated_bench
+from labrram.bench.pulsed import MIN_OFF_S
 from labrram.closed_loop import inference_run, measured_accuracy, placements, programming_runs
 from labrram.config import BenchConfig, SampleConfig, load_config
 from labrram.db import Recorder, Selection, reads, record_run
@@ -93,8 +96,30 @@ def _devices(array: str, rows: range, cols: range) -> list[DeviceAddress]:
     return [DeviceAddress(array, r, c) for r in rows for c in cols]
 
 
-def _tio2_stages(config: BenchConfig, fast: bool) -> list[Stage]:
-    tuning = TUNING_PRESETS["smu-100us"]
+@dataclass(frozen=True)
+class TiO2Programming:
+    """How a TiO2 bench's pulse source programs: the tuning preset, the pulse train, forming or not."""
+
+    tuning: str
+    set_v: float
+    reset_v: float
+    width_s: float
+    forming: bool
+
+
+# Seed 002's own settings on its pulse bench (4200A-SCS PMU): 200 ns Alibart tuning from the off state,
+# pulse trains at 200 ns; its devices are forming free.
+SEED_002_PROGRAMMING = TiO2Programming("seed-002", set_v=1.5, reset_v=-1.9, width_s=200e-9, forming=False)
+# What a 2636B SMU bench can do: 100 us pulses at lower amplitudes.
+SMU_PROGRAMMING = TiO2Programming("smu-100us", set_v=0.7, reset_v=-0.65, width_s=100e-6, forming=True)
+
+
+def _tio2_stages(programming: TiO2Programming) -> Callable[[BenchConfig, bool], list[Stage]]:
+    return lambda config, fast: _tio2_stage_list(config, fast, programming)
+
+
+def _tio2_stage_list(config: BenchConfig, fast: bool, programming: TiO2Programming) -> list[Stage]:
+    tuning = TUNING_PRESETS[programming.tuning]
     arrays = [a.name for a in config.sample.arrays]
     train_devices = _devices("A1", range(1 if fast else 2), range(4 if fast else 8))
     tuned = _devices("A1", range(2, 4 if fast else 8), range(4 if fast else 8))
@@ -102,9 +127,9 @@ def _tio2_stages(config: BenchConfig, fast: bool) -> list[Stage]:
     multilevel_devices = _devices("A2", range(4 if fast else 8), range(8))
     plan = place_levels(4, 150e-6, 450e-6)
     train = PulseTrainSettings(
-        set_v=0.7,
-        reset_v=-0.65,
-        width_s=100e-6,
+        set_v=programming.set_v,
+        reset_v=programming.reset_v,
+        width_s=programming.width_s,
         set_count=40 if fast else 60,
         reset_count=40 if fast else 60,
         cycles=1 if fast else 2,
@@ -114,13 +139,16 @@ def _tio2_stages(config: BenchConfig, fast: bool) -> list[Stage]:
     rng = np.random.default_rng(config.seed)
     programmed = ["A3"] if fast else ["A3", "A4"]
     targets = {a: rng.uniform(150e-6, 450e-6, (8, 8)) for a in programmed}
-    return [
+    forming: list[Stage] = [
         (
             "forming",
             lambda b, c: [
                 lambda: form_devices(b, [d for a in arrays for d in _all(b, a)], FormingSettings())
             ],
-        ),
+        )
+    ]
+    return [
+        *(forming if programming.forming else []),
         ("pulse-train", lambda b, c: [lambda: pulse_trains(b, train_devices, train)]),
         (
             "tuning",
@@ -220,19 +248,28 @@ def _all(bench: Bench, array: str) -> list[DeviceAddress]:
     return _devices(array, range(geometry.rows), range(geometry.cols))
 
 
+TIO2_PRESET = DemoPreset(
+    name="tio2-passive-8x8",
+    config="tio2-demo-bench.toml",
+    task="moons",
+    network=(2, 8, 1),
+    activation="sigmoid",
+    training=TrainingSettings(epochs=1000, batch_size=256, learning_rate=0.03),
+    fast_training=TrainingSettings(epochs=300, batch_size=256, learning_rate=0.1),
+    quantize=False,
+    tuning=TUNING_PRESETS["seed-002"],
+    pulse_off_s=MIN_OFF_S,
+    stages=_tio2_stages(SEED_002_PROGRAMMING),
+)
 PRESETS = {
-    "tio2-passive-8x8": DemoPreset(
-        name="tio2-passive-8x8",
-        config="tio2-demo-bench.toml",
-        task="moons",
-        network=(2, 8, 1),
-        activation="sigmoid",
-        training=TrainingSettings(epochs=1000, batch_size=256, learning_rate=0.03),
-        fast_training=TrainingSettings(epochs=300, batch_size=256, learning_rate=0.1),
-        quantize=False,
+    "tio2-passive-8x8": TIO2_PRESET,
+    "tio2-smu-bench": replace(
+        TIO2_PRESET,
+        name="tio2-smu-bench",
+        config="tio2-smu-bench.toml",
         tuning=TUNING_PRESETS["smu-100us"],
         pulse_off_s=100e-6,
-        stages=_tio2_stages,
+        stages=_tio2_stages(SMU_PROGRAMMING),
     ),
     "hfo2-1t1r": DemoPreset(
         name="hfo2-1t1r",
@@ -351,7 +388,11 @@ def demo_config(preset: DemoPreset, config_path: Path | None) -> BenchConfig:
 def _closed_loop_config(
     config: BenchConfig, tiles: int, tile: tuple[int, int], seed: int, label: str
 ) -> BenchConfig:
-    """A fresh chip of the same technology (another seed) with one array per tile, on the direct bench."""
+    """A fresh chip of the same technology (another seed) with one array per tile, on the direct bench.
+
+    Its reads autorange: a stuck-on device beyond a fixed range would stop the run on the direct bench
+    (the pulse bench takes such a read again a range up).
+    """
     base = config.sample.arrays[0]
     arrays = tuple(replace(base, name=f"T{i + 1}", rows=tile[0], cols=tile[1]) for i in range(tiles))
     sample = SampleConfig(
@@ -362,7 +403,13 @@ def _closed_loop_config(
         temperature_c=config.sample.temperature_c,
     )
     return replace(
-        config, name=f"{config.name}-closed-loop", seed=seed, sample=sample, instruments=None, wiring=None
+        config,
+        name=f"{config.name}-closed-loop",
+        seed=seed,
+        sample=sample,
+        instruments=None,
+        wiring=None,
+        read_current_range_a=None,
     )
 
 

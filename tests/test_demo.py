@@ -19,9 +19,12 @@ def test_the_demo_characterizes_models_predicts_and_checks_on_chips(tmp_path, ca
     out = tmp_path / "report"
     assert main(["demo", "--fast", "--quiet", "--db", url, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    shares = dict(re.findall(r"(plain|hardware-aware): .*?>= 95% consistency (\d+\.\d)%", printed))
-    # At the fast demo's size the two can tie; tests/transfer shows the gain at full size.
-    assert float(shares["hardware-aware"]) >= float(shares["plain"])
+    inside = dict(
+        re.findall(r"(plain|hardware-aware): .*measured on 2 chips: .*\((\d) inside the band\)", printed)
+    )
+    # The prediction holds: every chip measured falls in the predicted band (tests/transfer shows the
+    # hardware-aware gain, which needs the full size).
+    assert inside == {"plain": "2", "hardware-aware": "2"}
     expected = {
         "report.html",
         "device-model.json",
@@ -61,7 +64,7 @@ def test_an_interrupted_demo_resumes_where_it_stopped(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_demo("tio2-passive-8x8", engine, out, fast=True, chips=1, transfers=50)
     state = json.loads((out / "demo-state.json").read_text())
-    assert list(state["stages"]) == ["forming", "pulse-train", "tuning", "multilevel"]
+    assert list(state["stages"]) == ["pulse-train", "tuning", "multilevel"]  # seed 002: forming free
     monkeypatch.setattr(demo, "retention_test", original)
     result = run_demo("tio2-passive-8x8", engine, out, fast=True, chips=1, transfers=50)
     resumed = json.loads((out / "demo-state.json").read_text())

@@ -42,6 +42,9 @@ class Load(Protocol):
     def measure(self, level_v: float, duration_s: float, limit_a: float) -> float:
         """Current (A) drawn at ``level_v`` after a measurement of ``duration_s`` (under ``limit_a``)."""
 
+    def current(self, level_v: float, duration_s: float) -> float:
+        """Current (A) at ``level_v`` over ``duration_s`` while another source acts (nothing switches)."""
+
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:
         """Current (A) at the end of a pulse of ``level_v`` lasting ``width_s``."""
 
@@ -59,6 +62,9 @@ class Resistor:
     conductance_s: float
 
     def measure(self, level_v: float, duration_s: float, limit_a: float = math.inf) -> float:
+        return self.conductance_s * level_v
+
+    def current(self, level_v: float, duration_s: float) -> float:
         return self.conductance_s * level_v
 
     def pulse(self, level_v: float, width_s: float, limit_a: float) -> float:

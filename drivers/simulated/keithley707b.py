@@ -8,8 +8,10 @@ columns 1-12 of slot 1), cards (``"slot2"``, ``"allslots"``) and channel pattern
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from labrram.drivers.simulated.clock import Timebase
 from labrram.drivers.simulated.emulator import CommandError
 from labrram.drivers.simulated.tsp import TSP_RUNTIME_ERROR, SimulatedTSPInstrument
 
@@ -25,10 +27,16 @@ class Simulated707B(SimulatedTSPInstrument):
     model = "707B"
     lua_files = ("keithley707b.lua",)
 
-    def __init__(self) -> None:
+    def __init__(self, timebase: Timebase | None = None) -> None:
         self.closed: set[str] = set()
         self.patterns: dict[str, frozenset[str]] = {}
-        super().__init__()
+        self.held: Callable[[float], None] = lambda seconds: None  # the wiring's stress, once wired
+        super().__init__(timebase)
+
+    def hold(self, seconds: float) -> None:
+        """Time passes (``delay``) with every source on the matrix at its level."""
+        self.held(seconds)
+        self.timebase.advance(seconds)
 
     def lua_objects(self, tsp: Any, lua: Any) -> dict[str, Any]:
         hooks = {

@@ -22,7 +22,7 @@ from labrram.drivers.simulated.emulator import SimulatedInstrument
 
 MAX_MESSAGE = 1 << 20  # bytes: a longer message overruns the input buffer
 INPUT_OVERRUN = -363
-TERMINATORS = re.compile(rb"\r\n|\r|\n")
+TERMINATORS = re.compile(rb"\r\n|\r|\n|\0")  # NUL: KXCI's
 logger = logging.getLogger(__name__)
 
 
@@ -54,7 +54,7 @@ class _InstrumentHandler(socketserver.BaseRequestHandler):
 
 
 def _messages(connection: socket.socket, emulator: SimulatedInstrument) -> Iterator[str]:
-    """Messages ended by LF, CR or CR LF; a message longer than MAX_MESSAGE is dropped with an error
+    """Messages ended by LF, CR, CR LF or NUL; a message longer than MAX_MESSAGE is dropped with an error
     in the instrument's queue (-363, input buffer overrun), as an instrument's input buffer would."""
     pending = b""
     overrun = False

@@ -148,6 +148,9 @@ class EmulatorVisaLibrary(VisaLibraryBase):
         return constants.StatusCode.success
 
 
-def visa_adapter(library: object, resource_name: str) -> VISAAdapter:
-    """A newline-terminated PyMeasure VISA adapter on a resource of ``library`` (simulated, "@py", ...)."""
-    return VISAAdapter(resource_name, visa_library=library, read_termination="\n", write_termination="\n")
+def visa_adapter(library: object, resource_name: str, termination: str = "\n") -> VISAAdapter:
+    """A PyMeasure VISA adapter on a resource of ``library`` (simulated, "@py", ...): messages and replies
+    end with ``termination`` (newline; NUL for KXCI)."""
+    return VISAAdapter(
+        resource_name, visa_library=library, read_termination=termination, write_termination=termination
+    )

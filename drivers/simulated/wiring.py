@@ -349,6 +349,26 @@ class SimulatedWiring:
         currents = crossbar.apply_voltage(slice(None), voltages, duration_s, compliance)
         return float(np.dot(signs, currents))
 
+    def read_sources(self, array: str, matrix_rows: list[str], duration_s: float) -> list[float]:
+        """The currents into several sources at their present levels, read at once over ``duration_s``:
+        one noisy current per cell (the sources at both of its ends see the same), a noise floor each."""
+        rows_v, cols_v, rows_by, cols_by = self.line_potentials(array)
+        if np.isnan(rows_v).any() or np.isnan(cols_v).any():
+            rows_v, cols_v = self._settled(array, rows_v, cols_v)
+        voltages = np.subtract.outer(rows_v, cols_v)
+        driven = np.flatnonzero(voltages)
+        crossbar = self.chip.arrays[array]
+        currents = np.zeros(voltages.size)
+        if driven.size:
+            currents[driven] = crossbar.noisy_cell_currents(driven, voltages.ravel()[driven])
+        grid = currents.reshape(voltages.shape)
+        read = []
+        for matrix_row in matrix_rows:
+            source = self.source_index(matrix_row)
+            into = grid[rows_by == source].sum() - grid[:, cols_by == source].sum()
+            read.append(float(into + crossbar.noise_floor_sample_a(duration_s)))
+        return read
+
     def arrays_reached(self, matrix_row: str) -> list[str]:
         """Arrays with a line connected to the matrix row."""
         self.routing()
@@ -377,14 +397,39 @@ class WiredLoad:
         for array in self.wiring.arrays_reached(self.matrix_row):
             cells = self.wiring.cells(array, self.matrix_row, level_v, limited=True)
             self.wiring.act(array, cells, duration_s, limit_a)
-            voltages, signs, driven = cells
-            mine = driven[signs[driven] != 0]
-            if mine.size:
-                current += self.wiring.chip.arrays[array].measure_line_current(
-                    mine, voltages[mine] * signs[mine], duration_s
-                )
+            current += self._read(array, cells, duration_s)
         self.wiring.chip.advance(duration_s)
         return current
+
+    def current(self, level_v: float, duration_s: float) -> float:
+        """The current into this SMU at ``level_v``, read over ``duration_s`` with the cells' noise, while
+        another source's measurement makes the levels act (nothing switches, no time passes here)."""
+        return sum(
+            self._read(array, self.wiring.cells(array, self.matrix_row, level_v, limited=True), duration_s)
+            for array in self.wiring.arrays_reached(self.matrix_row)
+        )
+
+    def _read(self, array: str, cells: tuple[np.ndarray, np.ndarray, np.ndarray], duration_s: float) -> float:
+        voltages, signs, driven = cells
+        mine = driven[signs[driven] != 0]
+        if not mine.size:
+            return 0.0
+        return self.wiring.chip.arrays[array].measure_line_current(
+            mine, voltages[mine] * signs[mine], duration_s
+        )
+
+    @staticmethod
+    def read_together(loads: list[WiredLoad], duration_s: float) -> list[float]:
+        """The currents into several sources of one wiring at their present levels, read at once."""
+        if not loads:
+            return []
+        wiring = loads[0].wiring
+        rows = [load.matrix_row for load in loads]
+        totals = [0.0] * len(loads)
+        for array in sorted({a for row in rows for a in wiring.arrays_reached(row)}):
+            for k, current in enumerate(wiring.read_sources(array, rows, duration_s)):
+                totals[k] += current
+        return totals
 
     def rest(self, level_v: float, duration_s: float) -> None:
         """The pulse's off time at ``level_v`` (its bias): the levels act on the cells, then time passes."""

@@ -75,6 +75,7 @@ class Bench(ABC):
     """Select a device, pulse it, read it, wait; refuse unsafe stimuli; end in a safe state."""
 
     min_pulse_width_s = 0.0  # the shortest pulse the bench's pulse source can make
+    limits_current = True  # whether its pulse source has a current compliance (a pulse generator has none)
     ratings = SMU_MATRIX_RATINGS  # what its instruments can do: the limits may not exceed it
 
     def __init__(
@@ -132,7 +133,7 @@ class Bench(ABC):
     # -- stimuli ---------------------------------------------------------------------------
     def pulse(self, amplitude_v: float, width_s: float, compliance_a: float | None = None) -> PulseResult:
         """Apply one rectangular voltage pulse to the selected device (positive = SET)."""
-        if compliance_a is None:
+        if compliance_a is None and self.limits_current:
             # Every pulse sets its own limit, never the last pulse's: the bench's default compliance,
             # else the safety maximum (an SMU always limits; unset, it would keep its own 0.1 A).
             compliance_a = self.default_compliance_a or self.limits.max_compliance_a

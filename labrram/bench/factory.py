@@ -10,13 +10,16 @@ import numpy as np
 from labrram.bench.base import Bench
 from labrram.bench.instrumented import InstrumentBench, Role
 from labrram.bench.matrix import DEFAULT_ROLES, MatrixWiring
+from labrram.bench.pulsed import DEFAULT_PULSE_ROLES, PulseMeasureBench
 from labrram.bench.simulated import SimulatedBench
 from labrram.config import BenchConfig, default_lines
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import Keithley2600B
+from labrram.drivers.keithley4200a import Keithley4200A
 from labrram.drivers.simulated.emulator import SimulatedInstrument
 from labrram.drivers.simulated.keithley707b import Simulated707B
 from labrram.drivers.simulated.keithley2600b import Resistor, Simulated2600B
+from labrram.drivers.simulated.keithley4200a import Simulated4200A
 from labrram.drivers.simulated.keysight_b1500 import SimulatedB1500A
 from labrram.drivers.simulated.keysight_b2900 import SimulatedB2900
 from labrram.drivers.simulated.visa import EmulatorVisaLibrary, visa_adapter
@@ -54,6 +57,13 @@ def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> Sim
 
 
 SIMULATED_RESOURCES = {"matrix": "GPIB0::16::INSTR", "smu1": "GPIB0::26::INSTR", "smu2": "GPIB0::27::INSTR"}
+SIMULATED_RESOURCES["pulser"] = "TCPIP0::localhost::1225::SOCKET"
+ANALYZER_SMUS = 4  # SMU1-4 of the simulated 4200A-SCS, not cabled to the matrix
+
+
+def uses_pulser(config: BenchConfig) -> bool:
+    """Whether the configuration's bench pulses with a 4200A-SCS's PMU channels (else with 2600B SMUs)."""
+    return config.instruments is not None and "pulser" in config.instruments.resources
 
 
 def _simulated_resource(config: BenchConfig, name: str) -> str:
@@ -79,25 +89,39 @@ class SimulatedLab:
     matrix: Simulated707B
     smus: dict[str, Simulated2600B]
     extra: dict[str, SimulatedInstrument] = field(default_factory=dict)
+    pulser: Simulated4200A | None = None
 
     def emulators(self) -> dict[str, SimulatedInstrument]:
-        """Every emulator by instrument name (matrix, smu1, smu2, then the extra instruments)."""
-        return {"matrix": self.matrix, **self.smus, **self.extra}
+        """Every emulator by instrument name (matrix, smu1 and smu2 or the pulser, the extra instruments)."""
+        pulser: dict[str, SimulatedInstrument] = {"pulser": self.pulser} if self.pulser else {}
+        return {"matrix": self.matrix, **self.smus, **pulser, **self.extra}
 
 
 def simulated_lab(config: BenchConfig, tsp_link_node: int | None = None) -> SimulatedLab:
-    """The configuration's chip with a 707B and two 2636B emulators wired to its lines.
+    """The configuration's chip with a 707B and two 2636B emulators (or a 4200A-SCS) wired to its lines.
 
     ``tsp_link_node``: smu2 is that node on smu1's TSP-Link (smu1 takes ``node[N].`` commands for it).
     """
     chip = simulated_chip(config)
-    matrix = Simulated707B()
+    matrix = Simulated707B(chip)
     cabling = matrix_wiring(config)
     columns = {}
     for name, lines in cabling.lines.items():
         columns |= {column: ArrayLine(name, "row", i) for i, column in enumerate(lines.rows)}
         columns |= {column: ArrayLine(name, "col", i) for i, column in enumerate(lines.cols)}
     wiring_model = SimulatedWiring(chip, matrix, columns)
+    matrix.held = wiring_model.stress
+    if uses_pulser(config):
+        pmu_rows = {role.channel: role.matrix_row for role in DEFAULT_PULSE_ROLES.values()}
+        pulser = Simulated4200A(
+            dict.fromkeys(range(1, ANALYZER_SMUS + 1), Resistor(0.0)),
+            {channel: wiring_model.load(row) for channel, row in sorted(pmu_rows.items())},
+            chip,
+        )
+        for channel, row in pmu_rows.items():
+            wiring_model.attach(row, pulser.pmu[channel].state)
+        extra = _extra_emulators(config, wiring_model, chip, set(pmu_rows.values()))
+        return SimulatedLab(chip, matrix, {}, extra, pulser)
     smus = {name: Simulated2600B(Resistor(0.0), Resistor(0.0), chip) for name in ("smu1", "smu2")}
     for role in cabling.roles.values():
         state = smus[role.instrument].smu[role.channel]
@@ -139,14 +163,17 @@ def connect_bench(
     visa_library: object,
     instrument_clock: bool,
     tsp_link_node: int | None = None,
-) -> InstrumentBench:
+) -> InstrumentBench | PulseMeasureBench:
     """Drivers on the matrix and SMU resources, assembled into the matrix bench.
 
     ``visa_library`` is what PyVISA should use ("@py" for pyvisa-py sockets, a simulated library...).
     With ``instrument_clock`` the bench keeps time with smu1's timer and waits with its ``delay`` (what
     a simulated lab needs); otherwise with the host's clock. With ``tsp_link_node`` smu2 needs no
-    resource: it is that node on smu1's TSP-Link and is commanded through smu1.
+    resource: it is that node on smu1's TSP-Link and is commanded through smu1. A configuration with a
+    pulser: the 4200A-SCS's PMU channels instead of the SMUs (`connect_pulse_bench`).
     """
+    if uses_pulser(config):
+        return connect_pulse_bench(config, resources, visa_library, instrument_clock)
     matrix = Keithley707B(visa_adapter(visa_library, resources["matrix"]), name="matrix")
     connected = ("smu1",) if tsp_link_node is not None else ("smu1", "smu2")
     smus = {name: Keithley2600B(visa_adapter(visa_library, resources[name]), name=name) for name in connected}
@@ -177,9 +204,37 @@ def connect_bench(
     return bench
 
 
+def connect_pulse_bench(
+    config: BenchConfig, resources: Mapping[str, str], visa_library: object, instrument_clock: bool
+) -> PulseMeasureBench:
+    """Drivers on the 707B and the 4200A-SCS (KXCI, NUL-terminated), assembled into the pulse bench.
+
+    With ``instrument_clock`` the bench keeps time with the 707B's timer and waits with its ``delay``.
+    """
+    matrix = Keithley707B(visa_adapter(visa_library, resources["matrix"]), name="matrix")
+    analyzer = Keithley4200A(visa_adapter(visa_library, resources["pulser"], "\0"), name="pulser")
+    matrix.clear_errors()  # an earlier client's errors are not this session's
+    matrix.set_precision(14)
+    analyzer.clear_errors()
+    bench = PulseMeasureBench(
+        {geometry.name: geometry for geometry in config.sample.arrays},
+        config.safety,
+        matrix,
+        analyzer,
+        DEFAULT_PULSE_ROLES,
+        matrix_wiring(config).lines,
+        read_duration_s=config.read_duration_s,
+        default_compliance_a=config.sample.preset.default_compliance_a,
+        instrument_clock=instrument_clock,
+        read_current_range_a=config.read_current_range_a,
+    )
+    bench.safe_state()  # whatever an earlier session left on
+    return bench
+
+
 def simulated_instrument_bench(
     config: BenchConfig, tsp_link_node: int | None = None
-) -> tuple[InstrumentBench, SimulatedLab]:
+) -> tuple[InstrumentBench | PulseMeasureBench, SimulatedLab]:
     """The matrix bench on emulators reached through PyVISA and the in-process simulated VISA library.
 
     ``tsp_link_node``: smu2 is reached over smu1's TSP-Link as that node instead of on its own.

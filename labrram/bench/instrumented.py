@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
-from labrram.bench.matrix import ROLES, LineWiring, crosspoint
+from labrram.bench.matrix import LineWiring, check_cabling, device_crosspoints
 from labrram.bench.safety import SafetyLimits
+from labrram.bench.talking import talking
 from labrram.drivers.keithley707b import Keithley707B
 from labrram.drivers.keithley2600b import MAX_NPLC, MIN_NPLC, MIN_PULSE_WIDTH_S, Keithley2600B, SMUChannel
-from labrram.errors import InstrumentError, LabrramError
 from labrram.physics.bias import pulse_bias_v, unselected_levels
-from labrram.physics.parameters import ArrayKind, BiasScheme
+from labrram.physics.parameters import BiasScheme
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,7 @@ class InstrumentBench(Bench):
         read_current_range_a: float | None = None,
     ) -> None:
         super().__init__(arrays, limits, read_duration_s, default_compliance_a, read_current_range_a)
-        missing = [role for role in ROLES[:2] if role not in roles]
-        if missing:
-            raise ValueError(f"the bench needs SMU channels for {', '.join(missing)}")
-        for name, geometry in arrays.items():
-            if geometry.kind is not ArrayKind.PASSIVE:
-                raise ValueError(f"array {name!r}: the matrix bench drives passive (0T1R) arrays")
-            wiring = lines.get(name)
-            if wiring is None or len(wiring.rows) != geometry.rows or len(wiring.cols) != geometry.cols:
-                raise ValueError(f"array {name!r}: every word and bit line needs a matrix column")
+        check_cabling(arrays, roles, lines, "SMU channels")
         self.matrix = matrix
         self.roles = dict(roles)
         self.lines = dict(lines)
@@ -86,48 +78,21 @@ class InstrumentBench(Bench):
     def now(self) -> float:
         if self.clock is None:
             return time.monotonic()
-        with self._talking(self.clock.name, "read the timer", self.clock):
+        with talking(self.clock.name, "read the timer", self.clock):
             return self.clock.timer_s()
 
     def _stamp_before(self, instrument: Keithley2600B) -> float | None:
         """The bench time now, or None if ``instrument`` keeps it (its replies carry their start time)."""
         return None if self.clock is instrument else self.now()
 
-    @contextmanager
-    def _talking(
-        self, instrument: str, command: str, driver: Keithley707B | SMUChannel | None = None
-    ) -> Iterator[None]:
-        """Turn driver failures into InstrumentError, with what the instrument's error queue says."""
-        try:
-            yield
-        except LabrramError:
-            raise
-        except Exception as error:  # timeouts, unexpected replies, transport failures
-            message = f"{type(error).__name__}: {error}"
-            queued: list[tuple[int, str]] = []
-            if driver is not None:
-                with contextlib.suppress(Exception):
-                    queued = getattr(driver, "parent", driver).check_errors()
-            if queued:
-                message += "; the instrument reports " + "; ".join(f"{code}: {text}" for code, text in queued)
-            raise InstrumentError(instrument, command, message) from error
-
     def _route(self, device: DeviceAddress) -> None:
-        wiring = self.lines[device.array]
-        closed = []
-        for index, column in enumerate(wiring.rows):
-            role = "selected_row" if index == device.row else "unselected_rows"
-            if role in self.roles:
-                closed.append(crosspoint(column, self.roles[role].matrix_row))
-        for index, column in enumerate(wiring.cols):
-            role = "selected_col" if index == device.col else "unselected_cols"
-            if role in self.roles:
-                closed.append(crosspoint(column, self.roles[role].matrix_row))
-        with self._talking(self.matrix.name, f"exclusive close for {device}", self.matrix):
+        rows = {name: role.matrix_row for name, role in self.roles.items()}
+        closed = device_crosspoints(self.lines[device.array], device.row, device.col, rows)
+        with talking(self.matrix.name, f"exclusive close for {device}", self.matrix):
             self.matrix.exclusive_close(closed)
         for name, role in self.roles.items():
             current_range_a = self.read_current_range_a if name == "selected_col" else None  # it senses
-            with self._talking(role.instrument, "source setup", role.channel):
+            with talking(role.instrument, "source setup", role.channel):
                 role.channel.start_voltage_source(self._nplc, current_range_a)
             self._levels[name] = 0.0
 
@@ -142,7 +107,7 @@ class InstrumentBench(Bench):
                 continue
             changes.setdefault(id(role.channel.parent), (role, {}))[1][role.channel.id] = level_v
         for role, channel_levels in changes.values():
-            with self._talking(role.instrument, command, role.channel):
+            with talking(role.instrument, command, role.channel):
                 role.channel.parent.source_voltages(channel_levels)
         self._levels.update((name, level_v) for name, level_v in levels_v.items() if name in self.roles)
 
@@ -193,9 +158,7 @@ class InstrumentBench(Bench):
         geometry = self.arrays[device.array]
         with self._biased(pulser, amplitude_v, geometry.bias_scheme) as in_message:
             started_s = self._stamp_before(pulser.channel.parent)
-            with self._talking(
-                pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel
-            ):
+            with talking(pulser.instrument, f"pulse {amplitude_v:g} V for {width_s:g} s", pulser.channel):
                 reading = pulser.channel.pulse_voltage_measure_current(
                     amplitude_v,
                     width_s,
@@ -214,14 +177,14 @@ class InstrumentBench(Bench):
             self._bias(voltage_v, scheme)
             started_s = self.now()
             self._set_levels({"selected_row": voltage_v}, command)
-            with self._talking(sense.instrument, command, sense.channel):
+            with talking(sense.instrument, command, sense.channel):
                 current_a = sense.channel.measure_current()
             self._set_levels({"selected_row": 0.0}, command)
             self._bias(0.0, scheme)
             return started_s, -current_a  # the device's current flows into the bit line
         with self._biased(sense, voltage_v, scheme) as in_message:
             started_s = self._stamp_before(sense.channel.parent)
-            with self._talking(sense.instrument, command, sense.channel):  # source, measure, back to 0 V
+            with talking(sense.instrument, command, sense.channel):  # source, measure, back to 0 V
                 reading = sense.channel.parent.measure_current_while_sourcing(
                     source.channel.id, voltage_v, sense.channel.id, 0.0, others_v=in_message
                 )
@@ -243,7 +206,7 @@ class InstrumentBench(Bench):
         if self.clock is None:
             time.sleep(seconds)
             return
-        with self._talking(self.clock.name, f"delay {seconds:g} s", self.clock):
+        with talking(self.clock.name, f"delay {seconds:g} s", self.clock):
             self.clock.delay(seconds)
 
     def _safe_state(self) -> None:

@@ -9,7 +9,11 @@ lines) from the matrix row it is cabled to; each word and bit line of an array i
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+
+from labrram.bench.base import ArrayGeometry
+from labrram.physics.parameters import ArrayKind
 
 ROLES = ("selected_row", "selected_col", "unselected_rows", "unselected_cols")
 MATRIX_ROWS = "ABCDEFGH"
@@ -48,6 +52,34 @@ def crosspoint(column: str, matrix_row: str) -> str:
     """The 707B crosspoint joining a matrix row to a column: ("1-07", "B") -> "1B07"."""
     slot, number = column.split("-")
     return f"{slot}{matrix_row}{number}"
+
+
+def device_crosspoints(wiring: LineWiring, row: int, col: int, role_rows: Mapping[str, str]) -> list[str]:
+    """The crosspoints that put every line of an array on its role's matrix row for the device at
+    (row, col); the lines of a role no source plays stay open (they float)."""
+    closed = []
+    for axis, lines, selected in (("row", wiring.rows, row), ("col", wiring.cols, col)):
+        for index, column in enumerate(lines):
+            role = f"selected_{axis}" if index == selected else f"unselected_{axis}s"
+            if role in role_rows:
+                closed.append(crosspoint(column, role_rows[role]))
+    return closed
+
+
+def check_cabling(
+    arrays: Mapping[str, ArrayGeometry], roles: Collection[str], lines: Mapping[str, LineWiring], sources: str
+) -> None:
+    """Raise ValueError unless the selected lines' roles have sources (``sources``: what plays them, for
+    the message), every array is passive and every one of its lines has a matrix column."""
+    missing = [role for role in ROLES[:2] if role not in roles]
+    if missing:
+        raise ValueError(f"the bench needs {sources} for {', '.join(missing)}")
+    for name, geometry in arrays.items():
+        if geometry.kind is not ArrayKind.PASSIVE:
+            raise ValueError(f"array {name!r}: the matrix bench drives passive (0T1R) arrays")
+        wiring = lines.get(name)
+        if wiring is None or len(wiring.rows) != geometry.rows or len(wiring.cols) != geometry.cols:
+            raise ValueError(f"array {name!r}: every word and bit line needs a matrix column")
 
 
 def consecutive_columns(sizes: list[tuple[str, int, int]]) -> dict[str, LineWiring]:

@@ -271,11 +271,19 @@ class CrossbarArray:
         adds a floor (read_noise_floor_a), white: integrating ``integration_s`` scales it by
         sqrt(read_noise_floor_integration_s / integration_s) when both are known.
         """
+        noisy = self.noisy_cell_currents(index, voltage_v)
+        return float(noisy.sum() + self.noise_floor_sample_a(integration_s))
+
+    def noisy_cell_currents(self, index: Index, voltage_v: np.ndarray | float) -> np.ndarray:
+        """Each indexed device's current at its voltage with its own read noise (A), one draw per device:
+        the sense lines at both of its ends see the same draw."""
+        currents = np.atleast_1d(self.cell_currents(index, voltage_v))
+        return currents * (1.0 + self.parameters.read_noise_rel * self._rng.standard_normal(currents.size))
+
+    def noise_floor_sample_a(self, integration_s: float | None = None) -> float:
+        """One draw of the measuring instrument's noise floor over ``integration_s`` (A)."""
         p = self.parameters
-        currents = self.cell_currents(index, voltage_v)
-        currents = np.atleast_1d(currents)
-        noisy = currents * (1.0 + p.read_noise_rel * self._rng.standard_normal(currents.size))
         floor_a = p.read_noise_floor_a
         if integration_s and p.read_noise_floor_integration_s > 0:
             floor_a *= math.sqrt(p.read_noise_floor_integration_s / integration_s)
-        return float(noisy.sum() + floor_a * self._rng.standard_normal())
+        return floor_a * self._rng.standard_normal()

@@ -16,6 +16,7 @@ from labrram.bench.factory import (
     simulated_instrument_bench,
     simulated_lab,
 )
+from labrram.bench.pulsed import PulseMeasureBench
 from labrram.config import BenchConfig, parse_config
 from labrram.drivers.simulated.server import InstrumentServer
 
@@ -31,14 +32,22 @@ class BenchCase:
     close: Callable[[], None] = lambda: None
 
 
-def suite_config(seed: int = 5, wiring: dict | None = None) -> BenchConfig:
+PULSER_INSTRUMENTS = {
+    "visa_library": "@sim",
+    "matrix": {"driver": "keithley707b", "resource": "GPIB0::16::INSTR"},
+    "pulser": {"driver": "keithley4200a", "resource": "TCPIP0::localhost::1225::SOCKET"},
+}
+
+
+def suite_config(seed: int = 5, wiring: dict | None = None, instruments: dict | None = None) -> BenchConfig:
     """A small quiet TiO2 passive bench: no stuck devices, so every device responds.
 
-    ``wiring``: a [wiring] table (else the default cabling).
+    ``wiring``: a [wiring] table (else the default cabling); ``instruments``: an [instruments] table.
     """
     return parse_config(
         {
             **({"wiring": wiring} if wiring is not None else {}),
+            **({"instruments": instruments} if instruments is not None else {}),
             "bench": {"name": "suite", "seed": seed, "read_duration_s": 1e-4},
             "sample": {
                 "chip": "suite-chip",
@@ -88,6 +97,8 @@ def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda
 
     def outputs_safe() -> bool:
         smus = [smu for emulator in lab.smus.values() for smu in emulator.smu.values()]
+        if lab.pulser is not None:
+            smus += [channel.state for channel in lab.pulser.pmu.values()]
         return all(smu.level_v == 0.0 and not smu.output for smu in smus) and not lab.matrix.closed
 
     def fail_next_operation(error: BaseException) -> None:
@@ -97,7 +108,7 @@ def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda
 
         def failing(adapter):
             def fail(command: str, **kwargs: object) -> None:
-                if "PulseVMeasureI" in command or ".measure.i(" in command:
+                if any(word in command for word in ("PulseVMeasureI", ".measure.i(", ":PMU:EXECUTE")):
                     for each in adapters:
                         each.write = originals[id(each)]
                     raise error
@@ -112,7 +123,9 @@ def lab_case(bench: Bench, lab: SimulatedLab, close: Callable[[], None] = lambda
 
 
 def lab_bench_adapters(bench: Bench) -> list:
-    """The connections of the SMUs that pulse and sense."""
+    """The connections of the SMUs (or the analyzer) that pulse and sense."""
+    if isinstance(bench, PulseMeasureBench):
+        return [bench.analyzer.adapter]
     adapters = {id(r.channel.parent.adapter): r.channel.parent.adapter for r in bench.roles.values()}
     return list(adapters.values())
 
@@ -154,7 +167,13 @@ def tcp_instruments_case() -> BenchCase:
     return lab_case(bench, lab, close)
 
 
+def pulser_instruments_case() -> BenchCase:
+    """Seed 002's bench: a 4200A-SCS's PMU channels behind the 707B."""
+    return lab_case(*simulated_instrument_bench(suite_config(instruments=PULSER_INSTRUMENTS)))
+
+
 BENCH_CASES: dict[str, Callable[[], BenchCase]] = {
+    "pulser-instruments": pulser_instruments_case,
     "direct-simulated": direct_simulated_case,
     "simulated-instruments": simulated_instruments_case,
     "tsp-link-instruments": tsp_link_instruments_case,

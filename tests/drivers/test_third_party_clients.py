@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import pyvisa
 from keithley2600 import Keithley2600 as SchottKeithley2600
 from pymeasure.instruments.agilent import AgilentB1500
 from pymeasure.instruments.keithley import Keithley2600 as PyMeasureKeithley2600
+from pymeasure.instruments.keithley import Keithley4200 as PyMeasureKeithley4200
 
 from labrram.bench.factory import simulated_lab
 from labrram.config import load_config
@@ -200,3 +202,91 @@ def test_the_sim_server_serves_a_b1500a_the_bench_file_lists_and_it_reads_a_devi
         assert analyzer.query("ERRX?") == '0,"No Error."'
         matrix.close()
         analyzer.close()
+
+
+PULSER_BENCH = """
+[bench]
+name = "seed-002-bench"
+seed = 3
+[sample]
+chip = "c"
+preset = "tio2-passive-8x8"
+[sample.overrides]
+stuck_hrs_fraction = 0.0
+stuck_lrs_fraction = 0.0
+[[sample.arrays]]
+name = "A1"
+rows = 4
+cols = 4
+[instruments]
+visa_library = "@py"
+matrix = { driver = "keithley707b", resource = "TCPIP0::127.0.0.1::5025::SOCKET" }
+pulser = { driver = "keithley4200a", resource = "TCPIP0::127.0.0.1::1225::SOCKET" }
+"""
+
+
+@pytest.fixture
+def served_pulser(tmp_path):
+    bench_file = tmp_path / "pulser.toml"
+    bench_file.write_text(PULSER_BENCH)
+    lab = simulated_lab(load_config(bench_file))
+    with InstrumentServer(lab.emulators()) as server:
+        yield lab, server
+
+
+def test_pymeasure_keithley4200_drives_the_smus_in_user_mode(served_pulser):
+    lab, server = served_pulser
+    analyzer = PyMeasureKeithley4200(server.resources["pulser"])
+    assert sorted(analyzer.smu) == [1, 2, 3, 4]  # found from *OPT?
+    analyzer.smu2.voltage_setpoint = (1, 3.3, 1e-2)
+    assert analyzer.smu2.voltage == pytest.approx(3.3)
+    assert analyzer.smu2.current == 0.0  # SMU2 reaches no device on this bench
+    assert lab.pulser.smus[2].output
+    analyzer.smu2.disable()
+    assert not lab.pulser.smus[2].output
+    analyzer.clear()
+    analyzer.adapter.close()
+
+
+def test_a_kxci_pulse_script_programs_and_reads_a_crossbar_device(served_pulser):
+    """As a lab's own script would: close the crosspoints, then PMU tests over a raw NUL-ended socket
+    (V/3-biased SET pulses; reads with the other lines grounded, sensed on the bit line channel)."""
+    lab, server = served_pulser
+    manager = pyvisa.ResourceManager("@py")
+    matrix = manager.open_resource(server.resources["matrix"], read_termination="\n", write_termination="\n")
+    # word line 2 on row A (channel 1), bit line 1 on row B (channel 2); the others on rows C and D
+    crosspoints = "1A03,1C01,1C02,1C04,1B06,1D05,1D07,1D08"
+    assert float(matrix.query(f'channel.exclusiveclose("{crosspoints}") print(errorqueue.count)')) == 0
+    pmu = manager.open_resource(server.resources["pulser"], read_termination="\0", write_termination="\0")
+    setup = [":PMU:INIT 0", ":PMU:RPM:CONFIGURE PMU1-1, 0", ":PMU:RPM:CONFIGURE PMU1-2, 0"]
+    setup += [f":PMU:PULSE:TIMES {ch}, 2e-6, 200e-9, 20e-9, 20e-9" for ch in (1, 2, 3, 4)]
+    setup += [f":PMU:OUTPUT:STATE {ch}, 1" for ch in (1, 2, 3, 4)] + [":PMU:MEASURE:MODE 1"]
+    for command in setup:
+        assert pmu.query(command) == "ACK", command
+
+    def pmu_test(top_v: float, third: float) -> float:
+        for channel, level in ((1, top_v), (2, 0.0), (3, third * top_v), (4, 2 * third * top_v)):
+            assert pmu.query(f":PMU:PULSE:TRAIN {channel}, 0, {level}") == "ACK"
+        assert pmu.query(":PMU:EXECUTE") == "ACK"
+        while int(pmu.query(":PMU:TEST:STATUS?")):
+            pass
+        (point,) = [p.split(",") for p in pmu.query(":PMU:DATA:GET 2").split(";")]
+        return -float(point[1])  # the device's current flows into the bit line channel
+
+    g = lab.chip.arrays["A1"].conductance_s
+    start = g().copy()
+    before_s = start[2, 1]
+    assert pmu_test(0.2, 0.0) / 0.2 == pytest.approx(before_s, rel=0.02)
+    biased_read = pmu_test(0.2, 1 / 3)  # V/3 on the other word lines: their cells feed the bit line too
+    sneak = (g()[:, 1].sum() - before_s) * 0.2 / 3
+    assert biased_read == pytest.approx(0.2 * before_s + sneak, rel=0.02)
+    for _ in range(30):
+        pmu_test(1.7, 1 / 3)
+    assert g()[2, 1] > 1.3 * before_s
+    assert pmu_test(0.2, 0.0) / 0.2 == pytest.approx(g()[2, 1], rel=0.02)
+    assert pmu.query(":ERROR:LAST:GET") == "No error. (0)"
+    changes = np.abs(g() - start).ravel()
+    # every other device sees V/3 at most: far less change than the selected one
+    assert np.delete(changes, 2 * 4 + 1).max() < 0.2 * changes[2 * 4 + 1]
+    matrix.close()
+    pmu.close()
