@@ -24,6 +24,9 @@ MEANINGS = {
     "reset_first": "RESET the device to its off state before tuning (seed 002)",
     "off_conductance_s": "conductance below which the device counts as off",
     "reset_first_pulses": "most RESET pulses spent reaching the off state",
+    "unresponsive_pulses": (
+        "pulses in a row at the ramp's end, read within one band, that end a stuck device's tuning (0: never)"
+    ),
     "target_s": "target conductance",
     "preset": "a named tuning setting: seed-002, seed-002-from-off, seed-002-log-step, smu-100us",
     "method": "compliance (1T1R: SET under a growing compliance) or tuning (passive: Alibart into the bin)",

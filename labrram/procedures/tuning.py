@@ -32,7 +32,10 @@ class AlibartSettings:
     value of a public implementation. ``tolerance_s``, when set, is an absolute band (siemens) used
     instead of the relative ``tolerance``. ``reset_first`` RESETs the device to its off state
     (below ``off_conductance_s``, at most ``reset_first_pulses`` pulses at the RESET ramp's end) before
-    tuning, as seed 002 does to make the tuning offset reproducible.
+    tuning, as seed 002 does to make the tuning offset reproducible. ``unresponsive_pulses`` ends the
+    tuning of a device that has taken that many pulses in a row at its ramp's end amplitude while its
+    conductance stayed within one tolerance band (a stuck device, or a target beyond its reach) instead
+    of spending the rest of ``max_pulses`` on it; 0 keeps pulsing to ``max_pulses``.
     """
 
     set_start_v: float = 0.8
@@ -52,6 +55,7 @@ class AlibartSettings:
     reset_first: bool = False
     off_conductance_s: float = 110e-6
     reset_first_pulses: int = 50
+    unresponsive_pulses: int = 50
 
     def __post_init__(self) -> None:
         require(0 < self.set_start_v <= self.set_stop_v, "set_start_v", "must be > 0 and <= set_stop_v")
@@ -71,6 +75,7 @@ class AlibartSettings:
         require_positive("log_gain_v", self.log_gain_v)
         require_positive("off_conductance_s", self.off_conductance_s)
         require_count("reset_first_pulses", self.reset_first_pulses, minimum=0)
+        require_count("unresponsive_pulses", self.unresponsive_pulses, minimum=0)
 
     def band(self, target_s: float) -> tuple[float, float]:
         """Lowest and highest conductance that count as on target."""
@@ -121,6 +126,32 @@ class _Ramp:
         self.amplitude_v = self.sign * min(grown, abs(self.stop_v))
 
 
+class _AtRampEnd:
+    """Pulses in a row at a ramp's end amplitude and the conductances read after them: too many within
+    one tolerance band mean the device does not respond."""
+
+    def __init__(self, limit: int, band_s: float) -> None:
+        self.limit, self.band_s = limit, band_s
+        self.count = 0
+        self.low = self.high = math.nan
+        self.found = False
+
+    def pulsed(self, at_end: bool) -> None:
+        if not at_end:
+            self.count, self.low, self.high = 0, math.nan, math.nan
+        else:
+            self.count += 1
+
+    def unresponsive(self, conductance_s: float) -> bool:
+        """Take the read after the last pulse; whether tuning should stop."""
+        if not self.count:
+            return False
+        self.low = conductance_s if math.isnan(self.low) else min(self.low, conductance_s)
+        self.high = conductance_s if math.isnan(self.high) else max(self.high, conductance_s)
+        self.found = bool(self.limit) and self.count >= self.limit and self.high - self.low <= self.band_s
+        return self.found
+
+
 def tune_device(
     bench: Bench, device: DeviceAddress, target_s: float, settings: AlibartSettings
 ) -> Iterator[Record]:
@@ -136,10 +167,13 @@ def tune_device(
     seen_low = seen_high = math.nan
     previous_s = math.nan
     last_kind = PulseKind.SET
+    at_end = _AtRampEnd(settings.unresponsive_pulses, high - low)
     while True:
         read = bench.read(settings.read_voltage_v)
         yield Read.of(read)
         conductance_s = read.conductance_s
+        if at_end.unresponsive(conductance_s):
+            break
         seen_low = min(seen_low, conductance_s) if pulses else conductance_s
         seen_high = max(seen_high, conductance_s) if pulses else conductance_s
         if pulses and not math.isnan(previous_s):
@@ -159,6 +193,7 @@ def tune_device(
         else:
             last_kind, ramp, other = PulseKind.RESET, reset_ramp, set_ramp
         yield Pulse.of(bench.pulse(ramp.amplitude_v, settings.width_s), last_kind)
+        at_end.pulsed(ramp.amplitude_v == ramp.stop_v)
         other.restart()
         previous_s = conductance_s
         pulses += 1
@@ -170,6 +205,7 @@ def tune_device(
             "achieved_s": conductance_s,
             "pulses": pulses,
             "success": good >= settings.successive_reads,
+            "unresponsive": at_end.found,
             "range_seen_s": [seen_low, seen_high],
             "settings": asdict(settings),
         },

@@ -125,12 +125,30 @@ def test_tuning_reaches_targets_across_the_window_on_the_simulated_chip():
         assert all(abs(g / target - 1) <= 0.01 for g in reads[-10:])
 
 
-def test_stuck_devices_are_reported_as_failures():
+def test_stuck_devices_are_reported_as_failures_after_the_unresponsive_pulses():
     bench = chip_bench({"stuck_hrs_fraction": 1.0, "stuck_lrs_fraction": 0.0})
-    settings = AlibartSettings(max_pulses=300)
-    result = list(tune_device(bench, DeviceAddress("A1", 2, 2), 300e-6, settings))[-1]
-    assert not result.values["success"]
-    assert result.values["pulses"] == 300
-    assert result.values["achieved_s"] < 110e-6
+    for limit in (0, 50):
+        settings = AlibartSettings(max_pulses=300, unresponsive_pulses=limit)
+        records = list(tune_device(bench, DeviceAddress("A1", 2, 2), 300e-6, settings))
+        amplitudes = [r.amplitude_v for r in records if isinstance(r, Pulse)]
+        climb = amplitudes.index(2.0)  # up the 0.8-2 V ramp in 5 mV steps (summed in floating point)
+        assert 240 <= climb <= 241
+        result = records[-1]
+        assert not result.values["success"]
+        assert result.values["unresponsive"] is bool(limit)
+        assert result.values["pulses"] == len(amplitudes) == (climb + limit if limit else 300)
+        assert result.values["achieved_s"] < 110e-6
     truth = bench.chip.arrays["A1"].conductance_s()
     assert np.all(truth <= 100e-6)
+
+
+def test_a_device_that_still_moves_at_the_ramps_end_is_not_unresponsive():
+    settings = AlibartSettings(
+        set_start_v=1.0, set_stop_v=1.02, set_step_v=0.01, successive_reads=3, unresponsive_pulses=4
+    )
+    _, bench = run([50e-6] * 10, settings)
+    assert len(bench.amplitudes) == 2 + 4  # two up the ramp, four at its end without a change
+    climbing = [50e-6 + k * 5e-6 for k in range(8)] + [100e-6] * 3  # 5 uS a pulse: beyond the 2 uS band
+    records, bench = run(climbing, settings)
+    assert records[-1].values["success"] and not records[-1].values["unresponsive"]
+    assert len(bench.amplitudes) == 8
