@@ -28,6 +28,7 @@ from labrram.procedures.forming import FormingSettings, form_devices
 from labrram.procedures.iv import IVSettings, iv_sweeps
 from labrram.procedures.limits import check_settings
 from labrram.procedures.multilevel import MultilevelSettings, place_levels, program_levels
+from labrram.procedures.parallel_tuning import parallel_tuning_run
 from labrram.procedures.program import array_programming
 from labrram.procedures.pulse_train import PulseTrainSettings, pulse_trains
 from labrram.procedures.retention import RetentionSettings, retention_test
@@ -73,7 +74,8 @@ def _tuning(context: MeasureContext) -> Iterator[Record]:
         raise ParameterError("target_s", "is required (e.g. target_s=2e-4)")
     require_positive("target_s", target_s)
     targets = dict.fromkeys(context.devices, target_s)
-    return tune_devices(context.bench, targets, context.settings, context.done, context.seed)
+    run = parallel_tuning_run if context.extras["parallel"] else tune_devices
+    return run(context.bench, targets, context.settings, context.done, context.seed)
 
 
 def _multilevel(context: MeasureContext) -> Iterator[Record]:
@@ -124,7 +126,7 @@ PROCEDURES: dict[str, ProcedureSpec] = {
         AlibartSettings,
         _tuning,
         "Alibart tuning to target_s",
-        {"target_s": ("float", None), "preset": ("str", None)},
+        {"target_s": ("float", None), "preset": ("str", None), "parallel": ("bool", False)},
     ),
     "multilevel": ProcedureSpec(
         MultilevelSettings,

@@ -28,6 +28,7 @@ MEANINGS = {
         "pulses in a row at the ramp's end, read within one band, that end a stuck device's tuning (0: never)"
     ),
     "target_s": "target conductance",
+    "parallel": "tune every device at once (independent 1T1R devices, a bench that drives them in parallel)",
     "preset": "a named tuning setting: seed-002, seed-002-from-off, seed-002-log-step, smu-100us",
     "method": "compliance (1T1R: SET under a growing compliance) or tuning (passive: Alibart into the bin)",
     "set_v": "SET pulse amplitude",

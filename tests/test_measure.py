@@ -112,6 +112,25 @@ def test_measure_runs_a_procedure_and_records_it(tmp_path, capsys):
     assert "parameter target_s" in capsys.readouterr().err
 
 
+def test_measure_tunes_1t1r_devices_in_parallel_and_refuses_it_on_a_passive_array(tmp_path, capsys):
+    path = tmp_path / "1t1r.toml"
+    path.write_text(
+        '[bench]\nname = "p-bench"\nseed = 3\n[sample]\nchip = "p-chip"\npreset = "hfo2-1t1r"\n'
+        "[sample.overrides]\nvirgin_fraction = 0.0\nstuck_hrs_fraction = 0.0\nstuck_lrs_fraction = 0.0\n"
+        '[[sample.arrays]]\nname = "M1"\nrows = 4\ncols = 4\n'
+    )
+    database = f"sqlite:///{tmp_path / 'p.db'}"
+    wide = ["--param", "width_s=1e-6", "--param", "set_start_v=0.6", "--param", "set_stop_v=1.2"]
+    wide += ["--param", "reset_start_v=-1.0", "--param", "reset_stop_v=-1.8", "--param", "target_s=1e-4"]
+    argv = ["measure", "tuning", "--config", str(path), "--database", database, "--quiet", *wide]
+    assert main([*argv, "--param", "parallel=true"]) == 0
+    tuning = results(open_database(database), "tuning", Selection(runs=[1]))
+    assert len(tuning) == 16 and tuning["success"].mean() > 0.9
+    passive = ["measure", "tuning", "--config", str(bench_file(tmp_path)), "--database", database]
+    assert main([*passive, "--param", "target_s=3e-4", "--param", "parallel=true"]) == 2
+    assert "1T1R" in capsys.readouterr().err
+
+
 def test_an_interrupted_run_is_marked_aborted_and_resumes_from_the_command_line(tmp_path, capsys):
     database = f"sqlite:///{tmp_path / 'r.db'}"
     engine = open_database(database)

@@ -1,7 +1,8 @@
 """The Bench: the one interface procedures speak to a chip, whatever drives it.
 
 Subclasses supply the hardware side (`_route`, `_apply_pulse`, `_measure`, `_wait`, `now`,
-`_safe_state`); this class owns device selection, the safety checks made before anything is applied,
+`_safe_state`; `_apply_pulses` and `_measure_devices` where independent devices can be driven in
+parallel); this class owns device selection, the safety checks made before anything is applied,
 and the return to a safe state (outputs at 0 V and off, matrix open) on any exception or Ctrl-C.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple, TypeVar
+
+import numpy as np
 
 from labrram.bench.safety import SMU_MATRIX_RATINGS, SafetyLimits
 from labrram.errors import DeviceSelectionError, LabrramError
@@ -34,6 +37,35 @@ class DeviceAddress(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.array} row {self.row} col {self.col}"
+
+
+@dataclass(frozen=True, eq=False)
+class DeviceBlock:
+    """Several devices of one array as index arrays, for operations on all of them at once."""
+
+    array: str
+    rows: np.ndarray
+    cols: np.ndarray
+
+    @classmethod
+    def of(cls, devices: Sequence[DeviceAddress]) -> DeviceBlock:
+        """The block of devices that all lie on one array."""
+        arrays = {device.array for device in devices}
+        if len(arrays) != 1:
+            raise ValueError(f"a device block lies on one array, not {sorted(arrays)}")
+        rows = np.array([device.row for device in devices], dtype=np.intp)
+        cols = np.array([device.col for device in devices], dtype=np.intp)
+        return cls(arrays.pop(), rows, cols)
+
+    def __len__(self) -> int:
+        return self.rows.size
+
+    def subset(self, which: np.ndarray) -> DeviceBlock:
+        """The devices at positions ``which`` of this block."""
+        return DeviceBlock(self.array, self.rows[which], self.cols[which])
+
+    def address(self, position: int) -> DeviceAddress:
+        return DeviceAddress(self.array, int(self.rows[position]), int(self.cols[position]))
 
 
 @dataclass(frozen=True)
@@ -116,19 +148,32 @@ class Bench(ABC):
     def select(self, row: int, col: int, array: str | None = None) -> DeviceAddress:
         """Route the instruments to one device; ``array`` defaults to the bench's first array."""
         name = array if array is not None else next(iter(self.arrays))
-        if name not in self.arrays:
-            known = ", ".join(self.arrays)
-            raise DeviceSelectionError(f"no array named {name!r} on this bench (arrays: {known})")
-        geometry = self.arrays[name]
-        if not (0 <= row < geometry.rows and 0 <= col < geometry.cols):
-            raise DeviceSelectionError(
-                f"device ({row}, {col}) lies outside array {name!r} of "
-                f"{geometry.rows}x{geometry.cols} (rows and columns count from 0)"
-            )
         address = DeviceAddress(name, int(row), int(col))
+        self._check_address(address)
         self._guarded(self._route, address)
         self._selected = address
         return address
+
+    def _check_block(self, devices: DeviceBlock) -> None:
+        """Raise DeviceSelectionError unless every device of the block is on the bench."""
+        if len(devices):
+            rows, cols = devices.rows, devices.cols
+            corner = (int(rows.min()), int(cols.min()))
+            far = (int(rows.max()), int(cols.max()))
+            for row, col in (corner, far):
+                self._check_address(DeviceAddress(devices.array, row, col))
+
+    def _check_address(self, device: DeviceAddress) -> None:
+        """Raise DeviceSelectionError unless the device is on one of the bench's arrays."""
+        if device.array not in self.arrays:
+            known = ", ".join(self.arrays)
+            raise DeviceSelectionError(f"no array named {device.array!r} on this bench (arrays: {known})")
+        geometry = self.arrays[device.array]
+        if not (0 <= device.row < geometry.rows and 0 <= device.col < geometry.cols):
+            raise DeviceSelectionError(
+                f"device ({device.row}, {device.col}) lies outside array {device.array!r} of "
+                f"{geometry.rows}x{geometry.cols} (rows and columns count from 0)"
+            )
 
     # -- stimuli ---------------------------------------------------------------------------
     def pulse(self, amplitude_v: float, width_s: float, compliance_a: float | None = None) -> PulseResult:
@@ -141,6 +186,41 @@ class Bench(ABC):
         device = self.selected
         t_s, current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)
         return PulseResult(device, t_s, amplitude_v, width_s, compliance_a, current_a)
+
+    def pulse_devices(
+        self, devices: DeviceBlock, amplitudes_v: np.ndarray, width_s: float
+    ) -> tuple[float, np.ndarray, float | None]:
+        """One pulse on each of several independent devices at once, each at its own amplitude, on a
+        bench that can drive them in parallel; when it began, each device's current and the compliance.
+
+        Every amplitude is checked against the limits first; a bench that pulses one device at a time
+        (or whose devices disturb each other) refuses.
+        """
+        amplitudes = np.asarray(amplitudes_v, dtype=float)
+        if amplitudes.shape != (len(devices),):
+            raise ValueError(f"{len(devices)} devices but {amplitudes.size} amplitudes")
+        compliance_a = (
+            (self.default_compliance_a or self.limits.max_compliance_a) if self.limits_current else None
+        )
+        for amplitude_v in (amplitudes.max(initial=0.0), amplitudes.min(initial=0.0)):
+            self.limits.check_pulse(float(amplitude_v), width_s, compliance_a)
+        self._check_block(devices)
+        t_s, currents_a = self._guarded(self._apply_pulses, devices, amplitudes, width_s, compliance_a)
+        return t_s, currents_a, compliance_a
+
+    def read_devices(self, devices: DeviceBlock, voltage_v: float = 0.2) -> tuple[float, np.ndarray]:
+        """Read several independent devices at once (a sense line each); when, and each current (A)."""
+        self.limits.check_read(voltage_v)
+        self._check_block(devices)
+        return self._guarded(self._measure_devices, devices, voltage_v)
+
+    def _apply_pulses(
+        self, devices: DeviceBlock, amplitudes_v: np.ndarray, width_s: float, compliance_a: float | None
+    ) -> tuple[float, np.ndarray]:
+        raise LabrramError(f"{type(self).__name__} pulses one device at a time: use select and pulse")
+
+    def _measure_devices(self, devices: DeviceBlock, voltage_v: float) -> tuple[float, np.ndarray]:
+        raise LabrramError(f"{type(self).__name__} reads one device at a time: use select and read")
 
     def read(self, voltage_v: float = 0.2) -> ReadResult:
         """Measure the selected device's current at a read voltage; conductance = I / V."""

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress
+from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress, DeviceBlock
 from labrram.bench.safety import SafetyLimits
-from labrram.errors import InstrumentError
+from labrram.errors import InstrumentError, LabrramError
 from labrram.physics.bias import off_time_targets, program_targets, sense_targets
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind
@@ -115,6 +115,41 @@ class SimulatedBench(Bench):
                 f"over range: {current_a:.4g} A is beyond the fixed {self.read_current_range_a:g} A range",
             )
         return started_s, current_a
+
+    def _parallel(self, devices: DeviceBlock) -> np.ndarray:
+        """The devices' flat indices in their array, which must be 1T1R: only transistor-isolated cells
+        can be driven in parallel without disturbing each other."""
+        geometry = self.arrays[devices.array]
+        if geometry.kind is not ArrayKind.ONE_T_ONE_R:
+            raise LabrramError("parallel pulses and reads need devices of a 1T1R array (isolated cells)")
+        return devices.rows * geometry.cols + devices.cols
+
+    def _apply_pulses(
+        self, devices: DeviceBlock, amplitudes_v: np.ndarray, width_s: float, compliance_a: float | None
+    ) -> tuple[float, np.ndarray]:
+        started_s = self.chip.now_s
+        index = self._parallel(devices)
+        self.chip.advance(self.pulse_off_s)  # the pulse function's off time, before and after
+        currents_a = self.chip.apply(devices.array, index, amplitudes_v, width_s, compliance_a)
+        self.chip.advance(self.pulse_off_s)
+        return started_s, currents_a
+
+    def _measure_devices(self, devices: DeviceBlock, voltage_v: float) -> tuple[float, np.ndarray]:
+        started_s = self.chip.now_s
+        index = self._parallel(devices)
+        crossbar = self.chip.arrays[devices.array]
+        currents_a = crossbar.measure_cell_currents(index, voltage_v, self.read_duration_s)
+        if abs(voltage_v) > crossbar.min_switching_voltage_v:  # the read acts as a pulse too
+            crossbar.apply_voltage(index, voltage_v, self.read_duration_s)
+        self.chip.advance(self.read_duration_s)
+        if self.read_current_range_a is not None and np.abs(currents_a).max() > self.read_current_range_a:
+            raise InstrumentError(
+                "simulated SMU",
+                f"read at {voltage_v:g} V",
+                f"over range: {np.abs(currents_a).max():.4g} A is beyond the fixed "
+                f"{self.read_current_range_a:g} A range",
+            )
+        return started_s, currents_a
 
     def _wait(self, seconds: float) -> None:
         self.chip.advance(seconds)

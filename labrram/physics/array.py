@@ -282,8 +282,20 @@ class CrossbarArray:
 
     def noise_floor_sample_a(self, integration_s: float | None = None) -> float:
         """One draw of the measuring instrument's noise floor over ``integration_s`` (A)."""
+        return self._noise_floor_a(integration_s) * self._rng.standard_normal()
+
+    def measure_cell_currents(
+        self, index: Index, voltage_v: np.ndarray | float, integration_s: float | None = None
+    ) -> np.ndarray:
+        """Each indexed device's current on a sense line of its own (parallel reads of independent
+        devices): its read noise, then a noise floor draw each (A)."""
+        noisy = self.noisy_cell_currents(index, voltage_v)
+        return noisy + self._noise_floor_a(integration_s) * self._rng.standard_normal(noisy.size)
+
+    def _noise_floor_a(self, integration_s: float | None) -> float:
+        """The noise floor's standard deviation (A), white: it averages down with integration time."""
         p = self.parameters
         floor_a = p.read_noise_floor_a
         if integration_s and p.read_noise_floor_integration_s > 0:
             floor_a *= math.sqrt(p.read_noise_floor_integration_s / integration_s)
-        return floor_a * self._rng.standard_normal()
+        return floor_a
