@@ -76,6 +76,7 @@ class CrossbarArray:
         self._slope_v = np.array([parameters.reset_slope_v, parameters.set_slope_v])
         self._c2c = np.array([parameters.reset_c2c, parameters.set_c2c])
         self.min_switching_voltage_v = float(min(pop.set_threshold_v.min(), pop.reset_threshold_v.min()))
+        self.temperature_c = parameters.reference_temperature_c  # the chip keeps it up to date
 
     @property
     def size(self) -> int:
@@ -194,7 +195,14 @@ class CrossbarArray:
         c2c = self._c2c[polarity]
         overdrive = np.maximum(np.abs(v) - threshold, 0.0)
         noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
-        fraction = -np.expm1(-rate * np.expm1(overdrive / slope) * noise * width_s)
+        drive_per_s = rate * np.expm1(overdrive / slope) * noise
+        if p.switching_activation_energy_ev:
+            drive_per_s *= acceleration_factor(
+                self.temperature_c, p.reference_temperature_c, p.switching_activation_energy_ev
+            )
+        if p.min_switching_time_s:
+            drive_per_s = np.minimum(drive_per_s, 1.0 / p.min_switching_time_s)
+        fraction = -np.expm1(-drive_per_s * width_s)
         if limit is None:
             cap = g_max
         else:

@@ -20,6 +20,17 @@ class SimulatedChip:
         self.temperature_c = temperature_c
         self.now_s = 0.0
 
+    @property
+    def temperature_c(self) -> float:
+        """The chip's temperature (C): every array ages and switches at it."""
+        return self._temperature_c
+
+    @temperature_c.setter
+    def temperature_c(self, value: float) -> None:
+        self._temperature_c = value
+        for array in self.arrays.values():
+            array.temperature_c = value
+
     @classmethod
     def build(
         cls,

@@ -103,6 +103,13 @@ class DeviceParameters:
     activation_energy_ev: float
     reference_temperature_c: float
 
+    # Switching-time floor: no device changes with a time constant below this (the rate of the
+    # exponential amplitude law saturates there; 0: no floor, today's presets).
+    min_switching_time_s: float = 0.0
+    # Thermal activation of switching: both rates scale as exp(Ea / k (1/T_ref - 1/T)) with the chip's
+    # temperature (0 eV: switching does not depend on temperature, today's presets).
+    switching_activation_energy_ev: float = 0.0
+
     def validated(self) -> DeviceParameters:
         """Return self after checking every value; raise ConfigError naming the first bad field."""
         for field in dataclasses.fields(self):

@@ -155,3 +155,53 @@ def test_weak_reset_is_gradual_noisy_and_device_dependent():
     total = (trace[0] - trace[-1]) / window
     assert np.median(total) > 0.2  # but it does get somewhere in 30 pulses
     assert total.std() / total.mean() > 0.3  # devices differ a lot
+
+
+NOISELESS = {"set_c2c": 0.0, "reset_c2c": 0.0, "relaxation_spread_s": 0.0, "relaxation_drift_s": 0.0}
+
+
+def moved_fraction(parameters, amplitude_v: float, width_s: float, temperature_c: float | None = None):
+    """Each device's move toward its bound, as a fraction of the way, from the middle of its window."""
+    array = population_array(parameters, 512)
+    if temperature_c is not None:
+        array.temperature_c = temperature_c
+    at_fraction(array, 0.5)
+    before = array.conductance_s().ravel()
+    array.apply_voltage(ALL, amplitude_v, width_s)
+    bound = array.population.set_bound_s if amplitude_v > 0 else array.population.reset_bound_s
+    return (array.conductance_s().ravel() - before) / (bound - before)
+
+
+@pytest.mark.parametrize(("amplitude_v", "width_s"), [(2.5, 20e-9), (-2.4, 200e-9), (1.6, 1e-6)])
+def test_no_device_switches_faster_than_the_switching_time_floor(amplitude_v, width_s):
+    free = moved_fraction(quiet(TIO2_PASSIVE_8X8.parameters, **NOISELESS), amplitude_v, width_s)
+    floor_s = -width_s / np.log1p(-np.median(free))  # the floor binds for the faster half
+    floored = quiet(TIO2_PASSIVE_8X8.parameters, min_switching_time_s=floor_s, **NOISELESS)
+    capped = moved_fraction(floored, amplitude_v, width_s)
+    cap = -np.expm1(-width_s / floor_s)  # 1 - exp(-t / tau_min): the most a pulse can move a device
+    np.testing.assert_allclose(capped, np.minimum(free, cap), rtol=1e-9, atol=1e-15)
+    assert 0.3 < (free > cap).mean() < 0.7
+
+
+def test_switching_speeds_up_with_temperature_by_its_activation_energy():
+    activated = quiet(TIO2_PASSIVE_8X8.parameters, switching_activation_energy_ev=0.5, **NOISELESS)
+    width_s = 1e-12  # short enough that the move is linear in the rate
+    cold = moved_fraction(activated, 1.4, width_s, temperature_c=25.0)
+    hot = moved_fraction(activated, 1.4, width_s, temperature_c=85.0)
+    expected = np.exp(0.5 / 8.617333262e-5 * (1 / 298.15 - 1 / 358.15))  # Arrhenius, k in eV/K
+    moving = cold > 0
+    assert moving.sum() > 100
+    np.testing.assert_allclose(hot[moving] / cold[moving], expected, rtol=1e-4)  # float cancellation
+    plain = quiet(TIO2_PASSIVE_8X8.parameters, **NOISELESS)  # 0 eV: today's presets, no dependence
+    np.testing.assert_allclose(
+        moved_fraction(plain, 1.4, width_s, 85.0), moved_fraction(plain, 1.4, width_s, 25.0)
+    )
+
+
+def test_the_chip_sets_its_temperature_on_every_array():
+    from labrram.physics.chip import SimulatedChip
+
+    chip = SimulatedChip({"A": population_array(TIO2_PASSIVE_8X8.parameters, 4)}, temperature_c=60.0)
+    assert chip.arrays["A"].temperature_c == 60.0
+    chip.temperature_c = 120.0
+    assert chip.arrays["A"].temperature_c == 120.0
