@@ -58,7 +58,7 @@ def main() -> None:
     start = time.perf_counter()
     columns = tune_parallel(bench, targets, SETTINGS)
     parallel_s = time.perf_counter() - start
-    pulses = int(columns.pulses.sum())
+    pulses = int(columns.outcome.pulses.sum())
 
     sample = dict(list(targets.items())[: args.sequential])
     bench = direct_simulated_bench(config(args.side))
@@ -81,7 +81,7 @@ def main() -> None:
     print(f"Alibart tuning of a {args.side}x{args.side} 1T1R array (HfO2, 1 us pulses)")
     print(
         f"  parallel, {len(targets)} devices      {parallel_s:7.2f} s  {parallel_rate:9.0f} devices/s  "
-        f"{pulses / parallel_s:11.3g} device-pulses/s  success {columns.success.mean():.1%}  "
+        f"{pulses / parallel_s:11.3g} device-pulses/s  success {columns.outcome.success.mean():.1%}  "
         f"goal 10,000/s: {parallel_rate / 1e4:.2f}x"
     )
     print(

@@ -6,7 +6,8 @@ pulses those outside their band, each at its own ramp amplitude, in one call to 
 (`Bench.read_devices`, `Bench.pulse_devices`). Each device follows `tune_device`'s rules exactly: the
 ramps and how they grow and restart, the successive good reads, the pulse budget and the unresponsive
 stop. The run comes out as columns (`TuningColumns`: every read and pulse as arrays) and, for the
-Recorder, as the same records `tune_devices` yields, each device's concluding "tuning" Result included.
+Recorder, as the same records `tune_devices` yields, each step's as soon as it is taken (a run cut short
+keeps them; the devices without their concluding "tuning" Result are tuned again on resume).
 """
 
 from __future__ import annotations
@@ -37,12 +38,7 @@ class TuningColumns:
     pulse_t_s: np.ndarray
     pulse_amplitude_v: np.ndarray
     pulse_current_a: np.ndarray
-    achieved_s: np.ndarray
-    pulses: np.ndarray
-    success: np.ndarray
-    unresponsive: np.ndarray
-    seen_low_s: np.ndarray
-    seen_high_s: np.ndarray
+    outcome: TuningOutcome
     compliance_a: float | None
 
 
@@ -80,12 +76,66 @@ class _Ramps:
             )
 
 
+@dataclass(frozen=True, eq=False)
+class TuningStep:
+    """One parallel read or pulse: the devices (positions in the run), when, and what each got."""
+
+    kind: str  # "read" or "pulse"
+    which: np.ndarray
+    t_s: float
+    currents_a: np.ndarray
+    amplitudes_v: np.ndarray | None = None
+    compliance_a: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TuningOutcome:
+    """Each device's outcome, filled in as the steps are taken."""
+
+    achieved_s: np.ndarray
+    pulses: np.ndarray
+    success: np.ndarray
+    unresponsive: np.ndarray
+    seen_low_s: np.ndarray
+    seen_high_s: np.ndarray
+
+    @classmethod
+    def empty(cls, count: int) -> TuningOutcome:
+        nan = np.full(count, math.nan)
+        flags = np.zeros(count, dtype=bool)
+        return cls(nan.copy(), np.zeros(count, dtype=int), flags.copy(), flags.copy(), nan.copy(), nan.copy())
+
+
 def tune_parallel(
     bench: Bench,
     targets_s: Mapping[DeviceAddress, float],
     settings: AlibartSettings,
 ) -> TuningColumns:
     """Tune every device to its target at once (see the module's docstring); the run as columns."""
+    devices = tuple(targets_s)
+    outcome = TuningOutcome.empty(len(devices))
+    steps = list(parallel_steps(bench, targets_s, settings, outcome))
+    outcome.unresponsive[outcome.success] = False
+    reads = [(s.which, s.t_s, s.currents_a) for s in steps if s.kind == "read"]
+    pulses = [(s.which, s.t_s, s.amplitudes_v, s.currents_a) for s in steps if s.kind == "pulse"]
+    return TuningColumns(
+        devices,
+        np.array([targets_s[d] for d in devices], dtype=float),
+        *_columns(reads, 3),
+        *_columns(pulses, 4),
+        outcome,
+        next((s.compliance_a for s in steps if s.kind == "pulse"), None),
+    )
+
+
+def parallel_steps(
+    bench: Bench,
+    targets_s: Mapping[DeviceAddress, float],
+    settings: AlibartSettings,
+    outcome: TuningOutcome,
+) -> Iterator[TuningStep]:
+    """Every read and pulse of a parallel tuning, each yielded as soon as it is taken (so a run cut short
+    keeps what was measured); ``outcome`` holds each device's result when the steps end."""
     devices = tuple(targets_s)
     targets = np.array([targets_s[d] for d in devices], dtype=float)
     bad = np.flatnonzero(~(targets > 0) | ~np.isfinite(targets))
@@ -97,38 +147,31 @@ def tune_parallel(
     half = settings.tolerance_s if settings.tolerance_s is not None else settings.tolerance * targets
     low, high = targets - half, targets + half
     band_s = high - low
-    reads: list[tuple[np.ndarray, float, np.ndarray]] = []
-    pulses_taken: list[tuple[np.ndarray, float, np.ndarray, np.ndarray]] = []
-    compliance: list[float | None] = [None]
 
-    def read(which: np.ndarray) -> np.ndarray:
-        t_s, current_a = bench.read_devices(block.subset(which), settings.read_voltage_v)
-        reads.append((which, t_s, current_a))
-        return current_a / settings.read_voltage_v
+    def read(which: np.ndarray) -> TuningStep:
+        t_s, currents_a = bench.read_devices(block.subset(which), settings.read_voltage_v)
+        return TuningStep("read", which, t_s, currents_a)
 
-    def pulse(which: np.ndarray, amplitudes_v: np.ndarray) -> None:
-        if which.size:
-            t_s, currents_a, compliance[0] = bench.pulse_devices(
-                block.subset(which), amplitudes_v, settings.width_s
-            )
-            pulses_taken.append((which, t_s, amplitudes_v, currents_a))
+    def pulse(which: np.ndarray, amplitudes_v: np.ndarray) -> TuningStep:
+        t_s, currents_a, compliance_a = bench.pulse_devices(
+            block.subset(which), amplitudes_v, settings.width_s
+        )
+        return TuningStep("pulse", which, t_s, currents_a, amplitudes_v, compliance_a)
 
     if settings.reset_first:
         waiting = np.arange(count)
         for _ in range(settings.reset_first_pulses):
-            waiting = waiting[read(waiting) > settings.off_conductance_s]
+            step = read(waiting)
+            yield step
+            waiting = waiting[step.currents_a / settings.read_voltage_v > settings.off_conductance_s]
             if not waiting.size:
                 break
-            pulse(waiting, np.full(waiting.size, settings.reset_stop_v))
+            yield pulse(waiting, np.full(waiting.size, settings.reset_stop_v))
 
     ramps = _Ramps(count, settings)
-    pulses = np.zeros(count, dtype=int)
+    pulses, success, unresponsive = outcome.pulses, outcome.success, outcome.unresponsive
+    seen_low, seen_high = outcome.seen_low_s, outcome.seen_high_s
     good = np.zeros(count, dtype=int)
-    success = np.zeros(count, dtype=bool)
-    unresponsive = np.zeros(count, dtype=bool)
-    achieved = np.full(count, math.nan)
-    seen_low = np.full(count, math.nan)
-    seen_high = np.full(count, math.nan)
     previous = np.full(count, math.nan)
     last_set = np.ones(count, dtype=bool)
     at_end = np.zeros(count, dtype=int)
@@ -136,8 +179,10 @@ def tune_parallel(
     end_high = np.full(count, math.nan)
     active = np.arange(count)
     while active.size:
-        g = read(active)
-        achieved[active] = g
+        step = read(active)
+        yield step
+        g = step.currents_a / settings.read_voltage_v
+        outcome.achieved_s[active] = g
         watched = at_end[active] > 0
         end_low[active] = np.where(watched, np.fmin(end_low[active], g), math.nan)
         end_high[active] = np.where(watched, np.fmax(end_high[active], g), math.nan)
@@ -170,7 +215,8 @@ def tune_parallel(
         chosen = active[to_pulse]
         set_kind = g[to_pulse] < low[chosen]
         amplitudes = np.where(set_kind, ramps.set_v[chosen], ramps.reset_v[chosen])
-        pulse(chosen, amplitudes)
+        if chosen.size:
+            yield pulse(chosen, amplitudes)
         stops = np.where(set_kind, settings.set_stop_v, settings.reset_stop_v)
         at_end[chosen] = np.where(amplitudes == stops, at_end[chosen] + 1, 0)
         ramps.reset_v[chosen[set_kind]] = settings.reset_start_v  # the other ramp restarts
@@ -179,19 +225,6 @@ def tune_parallel(
         previous[chosen] = g[to_pulse]
         pulses[chosen] += 1
         active = active[~ending]
-    return TuningColumns(
-        devices,
-        targets,
-        *_columns(reads, 3),
-        *_columns(pulses_taken, 4),
-        achieved,
-        pulses,
-        success,
-        unresponsive & ~success,
-        seen_low,
-        seen_high,
-        compliance[0],
-    )
 
 
 def _columns(steps: Sequence[tuple], width: int) -> list[np.ndarray]:
@@ -220,46 +253,46 @@ def parallel_tuning_run(
     }
     yield RunStarted("tuning", parameters, tuple(targets_s), seed)
     remaining = {d: t for d, t in targets_s.items() if d not in done}
-    columns = tune_parallel(bench, remaining, settings)
-    yield from _measurements(columns, settings)
-    for k, device in enumerate(columns.devices):
+    devices = tuple(remaining)
+    outcome = TuningOutcome.empty(len(devices))
+    for step in parallel_steps(bench, remaining, settings, outcome):
+        yield from _records(step, devices, settings)
+    for k, device in enumerate(devices):
         yield Result(
             device,
             "tuning",
             {
-                "target_s": float(columns.targets_s[k]),
-                "achieved_s": float(columns.achieved_s[k]),
-                "pulses": int(columns.pulses[k]),
-                "success": bool(columns.success[k]),
-                "unresponsive": bool(columns.unresponsive[k]),
-                "range_seen_s": [float(columns.seen_low_s[k]), float(columns.seen_high_s[k])],
+                "target_s": remaining[device],
+                "achieved_s": float(outcome.achieved_s[k]),
+                "pulses": int(outcome.pulses[k]),
+                "success": bool(outcome.success[k]),
+                "unresponsive": bool(outcome.unresponsive[k] and not outcome.success[k]),
+                "range_seen_s": [float(outcome.seen_low_s[k]), float(outcome.seen_high_s[k])],
                 "settings": asdict(settings),
             },
         )
     yield Progress(len(targets_s), len(targets_s), None, 0.0)
 
 
-def _measurements(columns: TuningColumns, settings: AlibartSettings) -> Iterator[Read | Pulse]:
-    """Reads and pulses interleaved in time order (a step's reads come before its pulses)."""
-    read_order = np.argsort(columns.read_t_s, kind="stable")
-    pulse_order = np.argsort(columns.pulse_t_s, kind="stable")
-    r = p = 0
+def _records(
+    step: TuningStep, devices: tuple[DeviceAddress, ...], settings: AlibartSettings
+) -> Iterator[Record]:
+    """One step's reads or pulses as records, device by device."""
     voltage_v = settings.read_voltage_v
-    while r < read_order.size or p < pulse_order.size:
-        take_read = p >= pulse_order.size or (
-            r < read_order.size and columns.read_t_s[read_order[r]] <= columns.pulse_t_s[pulse_order[p]]
+    if step.kind == "read":
+        for k, current_a in zip(step.which, step.currents_a, strict=True):
+            current = float(current_a)
+            yield Read(devices[k], step.t_s, voltage_v, current, current / voltage_v)
+        return
+    assert step.amplitudes_v is not None
+    for k, amplitude_v, current_a in zip(step.which, step.amplitudes_v, step.currents_a, strict=True):
+        kind = PulseKind.SET if amplitude_v > 0 else PulseKind.RESET
+        yield Pulse(
+            devices[k],
+            step.t_s,
+            float(amplitude_v),
+            settings.width_s,
+            kind,
+            step.compliance_a,
+            float(current_a),
         )
-        if take_read:
-            k = read_order[r]
-            current_a = float(columns.read_current_a[k])
-            device = columns.devices[columns.read_device[k]]
-            yield Read(device, float(columns.read_t_s[k]), voltage_v, current_a, current_a / voltage_v)
-            r += 1
-        else:
-            k = pulse_order[p]
-            amplitude_v = float(columns.pulse_amplitude_v[k])
-            kind = PulseKind.SET if amplitude_v > 0 else PulseKind.RESET
-            device = columns.devices[columns.pulse_device[k]]
-            t_s, current_a = float(columns.pulse_t_s[k]), float(columns.pulse_current_a[k])
-            yield Pulse(device, t_s, amplitude_v, settings.width_s, kind, columns.compliance_a, current_a)
-            p += 1

@@ -9,7 +9,7 @@ from labrram.bench import DeviceAddress
 from labrram.bench.base import DeviceBlock
 from labrram.bench.factory import direct_simulated_bench
 from labrram.config import parse_config
-from labrram.db import Recorder, Selection, open_database, results
+from labrram.db import Recorder, Selection, open_database, pulses, reads, results, runs
 from labrram.errors import LabrramError, SafetyLimitError
 from labrram.procedures.parallel_tuning import parallel_tuning_run, tune_parallel
 from labrram.procedures.tuning import AlibartSettings, tune_device
@@ -65,14 +65,16 @@ def test_many_devices_reach_their_targets_as_the_sequential_procedure_does():
         DeviceAddress("M1", r, c): float(rng.uniform(60e-6, 150e-6)) for r in range(16) for c in range(16)
     }
     columns = tune_parallel(bench, targets, SETTINGS)
-    assert columns.success.mean() > 0.95
+    assert columns.outcome.success.mean() > 0.95
     stuck = bench.chip.arrays["M1"].stuck_map().ravel() != 0
-    assert not columns.success[stuck].any() and columns.unresponsive[stuck].all()
+    assert not columns.outcome.success[stuck].any() and columns.outcome.unresponsive[stuck].all()
     reads_per_device = np.bincount(columns.read_device, minlength=len(targets))
     pulses_per_device = np.bincount(columns.pulse_device, minlength=len(targets))
-    assert (pulses_per_device == columns.pulses).all()
-    assert (reads_per_device[columns.success] >= SETTINGS.successive_reads).all()
-    for k in np.flatnonzero(columns.success)[:20]:  # the last ten reads of a tuned device are in its band
+    assert (pulses_per_device == columns.outcome.pulses).all()
+    assert (reads_per_device[columns.outcome.success] >= SETTINGS.successive_reads).all()
+    for k in np.flatnonzero(columns.outcome.success)[
+        :20
+    ]:  # the last ten reads of a tuned device are in its band
         own = columns.read_current_a[columns.read_device == k][-10:] / SETTINGS.read_voltage_v
         assert np.all(np.abs(own / columns.targets_s[k] - 1) <= SETTINGS.tolerance)
 
@@ -111,3 +113,32 @@ def test_passive_arrays_and_unsafe_amplitudes_are_refused_before_anything_happen
     with pytest.raises(LabrramError, match="outside"):
         bench.read_devices(DeviceBlock("M1", np.array([0, 8]), np.array([0, 0])))
     assert (bench.chip.arrays["M1"].conductance_s() == before).all()
+
+
+def test_a_parallel_run_cut_short_keeps_every_step_taken_and_resumes_the_unfinished_devices(tmp_path):
+    bench = hfo2_bench()
+    targets = {DeviceAddress("M1", r, c): 100e-6 for r in range(3) for c in range(4)}
+    engine = open_database(f"sqlite:///{tmp_path / 'cut.db'}")
+    steps = [0]
+    pulse_devices = bench.pulse_devices
+
+    def failing(*args, **kwargs):
+        steps[0] += 1
+        if steps[0] == 6:
+            raise KeyboardInterrupt
+        return pulse_devices(*args, **kwargs)
+
+    bench.pulse_devices = failing
+    with pytest.raises(KeyboardInterrupt):
+        Recorder(engine, "b", bench_sample()).record(parallel_tuning_run(bench, targets, SETTINGS))
+    assert len(pulses(engine, Selection(runs=[1]))) > 5 * 10  # five parallel pulses of the 12 devices
+    assert len(reads(engine, Selection(runs=[1]))) >= 6 * 10
+    assert runs(engine)["status"].iloc[0] == "aborted"
+    bench.pulse_devices = pulse_devices
+    recorder = Recorder(engine, "b", bench_sample())
+    point = recorder.resume(1, "tuning")
+    assert not point.completed  # no device had its concluding result: all are tuned again
+    recorder.record(parallel_tuning_run(bench, targets, SETTINGS, point.completed))
+    tuned = results(engine, "tuning", Selection(runs=[1]))
+    assert len(tuned) == 12 and tuned["success"].sum() >= 11
+    assert runs(engine)["status"].iloc[0] == "completed"
