@@ -41,7 +41,18 @@ from labrram.db.models import (
     TuningResult,
 )
 from labrram.errors import DatabaseError, RecordConflictError
-from labrram.records import Pulse, Read, Record, Result, RunFinished, RunStarted, RunStatus
+from labrram.records import (
+    Pulse,
+    PulseBlock,
+    PulseKind,
+    Read,
+    ReadBlock,
+    Record,
+    Result,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+)
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -88,7 +99,13 @@ MAX_RETRIES = 8
 STALE_AFTER_S = 300.0  # a run whose heartbeat is older than this has lost its recorder
 FLUSH_AFTER_S = 2.0  # a record waits at most this long (wall clock) before it is committed
 HEARTBEAT_S = 30.0  # a live run's heartbeat is renewed this often, records or not
-_STORED = (Pulse, Read, Result)
+_STORED = (Pulse, Read, Result, ReadBlock, PulseBlock)
+Stored = Pulse | Read | Result | ReadBlock | PulseBlock
+
+
+def _rows(record: Stored) -> int:
+    """How many stored rows (and sequence numbers) a record takes: a block one per device."""
+    return len(record) if isinstance(record, ReadBlock | PulseBlock) else 1
 
 
 @dataclass(frozen=True)
@@ -169,7 +186,8 @@ class Recorder:
         self._next_seq = 0
         self._devices: dict[DeviceAddress, int] = {}
         self._arrays: dict[str, int] = {}
-        self._pending: list[Pulse | Read | Result] = []
+        self._pending: list[Stored] = []
+        self._pending_rows = 0
         self._finished: RunFinished | None = None
         self._heartbeat: threading.Event | None = None
         self._in_flight: tuple[int, int] | None = None  # (first seq, count) of a flush not yet settled
@@ -205,7 +223,8 @@ class Recorder:
             if not self._pending:
                 self._oldest_pending_at = now
             self._pending.append(record)
-            if len(self._pending) >= self.batch_size or now - self._oldest_pending_at >= self.flush_after_s:
+            self._pending_rows += _rows(record)
+            if self._pending_rows >= self.batch_size or now - self._oldest_pending_at >= self.flush_after_s:
                 self.flush()
         elif isinstance(record, RunStarted):
             self._start(record)
@@ -221,17 +240,19 @@ class Recorder:
         if not self._pending:
             return
         batch = list(self._pending)
+        rows = sum(_rows(record) for record in batch)
         first_seq = self._next_seq
-        retry = self._in_flight == (first_seq, len(batch))
-        self._in_flight = (first_seq, len(batch))
+        retry = self._in_flight == (first_seq, rows)
+        self._in_flight = (first_seq, rows)
         try:
             _retrying(lambda: self._write_batch(batch, first_seq))
         except RecordConflictError:
             # A retry of an interrupted flush whose commit went through: nothing is missing.
-            if not (retry and self._stored(first_seq, len(batch))):
+            if not (retry and self._stored(first_seq, rows)):
                 raise
-        self._next_seq = first_seq + len(batch)
+        self._next_seq = first_seq + rows
         del self._pending[: len(batch)]
+        self._pending_rows -= rows
         self._in_flight = None
 
     def finish(self, status: RunStatus, message: str = "") -> None:
@@ -391,22 +412,31 @@ class Recorder:
         return frozenset(DeviceAddress(name, row, col) for name, row, col in rows.all())
 
     # -- batches -----------------------------------------------------------------------------
-    def _write_batch(self, batch: list[Pulse | Read | Result], first_seq: int) -> None:
+    def _write_batch(self, batch: list[Stored], first_seq: int) -> None:
         with self.engine.begin() as connection:
             devices = self._devices
-            missing = {r.device for r in batch} - devices.keys()
+            named = {r.device for r in batch if not isinstance(r, ReadBlock | PulseBlock)}
+            for block in (r for r in batch if isinstance(r, ReadBlock | PulseBlock)):
+                named.update(block.devices)
+            missing = named - devices.keys()
             if missing:
                 devices.update(registry.device_ids(connection, self._arrays, missing))
             run_id = self.run_id
             pulses, reads, results = [], [], []
-            for seq, record in enumerate(batch, start=first_seq):
+            seq = first_seq
+            for record in batch:
                 kind = type(record)
+                if kind is ReadBlock or kind is PulseBlock:
+                    _block_rows(record, run_id, [devices[d] for d in record.devices], seq, pulses, reads)
+                    seq += len(record)
+                    continue
+                this_seq, seq = seq, seq + 1
                 if kind is Pulse:
                     pulses.append(
                         (
                             run_id,
                             devices[record.device],
-                            seq,
+                            this_seq,
                             record.t_s,
                             record.amplitude_v,
                             record.width_s,
@@ -420,7 +450,7 @@ class Recorder:
                         (
                             run_id,
                             devices[record.device],
-                            seq,
+                            this_seq,
                             record.t_s,
                             record.voltage_v,
                             record.current_a,
@@ -428,7 +458,7 @@ class Recorder:
                         )
                     )
                 else:
-                    results.append((devices[record.device], seq, record))
+                    results.append((devices[record.device], this_seq, record))
             try:
                 _bulk_insert(connection, "pulse", PULSE_COLUMNS, pulses)
                 _bulk_insert(connection, "read", READ_COLUMNS, reads)
@@ -460,6 +490,34 @@ class Recorder:
 
 
 _OPTIONAL = frozenset({"energy_j", "temperature_c"})
+
+
+def _block_rows(
+    block: ReadBlock | PulseBlock,
+    run_id: int,
+    device_ids: list[int],
+    first_seq: int,
+    pulses: list,
+    reads: list,
+) -> None:
+    """A block's rows, one per device with consecutive sequence numbers, built from its arrays."""
+    seqs = range(first_seq, first_seq + len(block))
+    currents = block.currents_a.tolist()
+    if isinstance(block, ReadBlock):
+        volts = block.voltage_v
+        reads.extend(
+            (run_id, device, seq, block.t_s, volts, current, current / volts)
+            for device, seq, current in zip(device_ids, seqs, currents, strict=True)
+        )
+        return
+    amplitudes = block.amplitudes_v.tolist()
+    kinds = [PulseKind.SET.value if a > 0 else PulseKind.RESET.value for a in amplitudes]
+    pulses.extend(
+        (run_id, device, seq, block.t_s, amplitude, block.width_s, kind, block.compliance_a, current)
+        for device, seq, amplitude, kind, current in zip(
+            device_ids, seqs, amplitudes, kinds, currents, strict=True
+        )
+    )
 
 
 def _bulk_insert(connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import numpy as np
 
 from labrram.bench.base import DeviceAddress, PulseResult, ReadResult
 
@@ -92,4 +95,47 @@ class Progress:
     eta_s: float | None = None
 
 
-Record = RunStarted | RunFinished | Pulse | Read | Result | Progress
+@dataclass(frozen=True, eq=False)
+class ReadBlock:
+    """Reads of several devices taken at once (a parallel read): one time, one current each; stored as
+    one Read per device, without building them (the columnar path of the Recorder)."""
+
+    devices: tuple[DeviceAddress, ...]
+    t_s: float
+    voltage_v: float
+    currents_a: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.devices)
+
+    def records(self) -> Iterator[Read]:
+        """The block as the Reads it stands for."""
+        for device, current_a in zip(self.devices, self.currents_a.tolist(), strict=True):
+            yield Read(device, self.t_s, self.voltage_v, current_a, current_a / self.voltage_v)
+
+
+@dataclass(frozen=True, eq=False)
+class PulseBlock:
+    """Pulses of several devices applied at once, each at its own amplitude (SET above 0, RESET below);
+    stored as one Pulse per device."""
+
+    devices: tuple[DeviceAddress, ...]
+    t_s: float
+    amplitudes_v: np.ndarray
+    width_s: float
+    compliance_a: float | None
+    currents_a: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.devices)
+
+    def records(self) -> Iterator[Pulse]:
+        """The block as the Pulses it stands for."""
+        for device, amplitude_v, current_a in zip(
+            self.devices, self.amplitudes_v.tolist(), self.currents_a.tolist(), strict=True
+        ):
+            kind = PulseKind.SET if amplitude_v > 0 else PulseKind.RESET
+            yield Pulse(device, self.t_s, amplitude_v, self.width_s, kind, self.compliance_a, current_a)
+
+
+Record = RunStarted | RunFinished | Pulse | Read | Result | Progress | ReadBlock | PulseBlock

@@ -6,8 +6,9 @@ pulses those outside their band, each at its own ramp amplitude, in one call to 
 (`Bench.read_devices`, `Bench.pulse_devices`). Each device follows `tune_device`'s rules exactly: the
 ramps and how they grow and restart, the successive good reads, the pulse budget and the unresponsive
 stop. The run comes out as columns (`TuningColumns`: every read and pulse as arrays) and, for the
-Recorder, as the same records `tune_devices` yields, each step's as soon as it is taken (a run cut short
-keeps them; the devices without their concluding "tuning" Result are tuned again on resume).
+Recorder, as blocks of reads and pulses that it stores as the same rows `tune_devices` yields, each
+step's as soon as it is taken (a run cut short keeps them; the devices without their concluding "tuning"
+Result are tuned again on resume).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from labrram.bench.base import Bench, DeviceAddress, DeviceBlock
 from labrram.procedures.common import require_positive
 from labrram.procedures.tuning import AlibartSettings
-from labrram.records import Progress, Pulse, PulseKind, Read, Record, Result, RunStarted
+from labrram.records import Progress, PulseBlock, ReadBlock, Record, Result, RunStarted
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def parallel_tuning_run(
     devices = tuple(remaining)
     outcome = TuningOutcome.empty(len(devices))
     for step in parallel_steps(bench, remaining, settings, outcome):
-        yield from _records(step, devices, settings)
+        yield _block(step, devices, settings)
     for k, device in enumerate(devices):
         yield Result(
             device,
@@ -274,25 +275,12 @@ def parallel_tuning_run(
     yield Progress(len(targets_s), len(targets_s), None, 0.0)
 
 
-def _records(
-    step: TuningStep, devices: tuple[DeviceAddress, ...], settings: AlibartSettings
-) -> Iterator[Record]:
-    """One step's reads or pulses as records, device by device."""
-    voltage_v = settings.read_voltage_v
+def _block(step: TuningStep, devices: tuple[DeviceAddress, ...], settings: AlibartSettings) -> Record:
+    """One step as a block record: the Recorder stores it as a Read or Pulse per device."""
+    chosen = tuple(devices[k] for k in step.which.tolist())
     if step.kind == "read":
-        for k, current_a in zip(step.which, step.currents_a, strict=True):
-            current = float(current_a)
-            yield Read(devices[k], step.t_s, voltage_v, current, current / voltage_v)
-        return
+        return ReadBlock(chosen, step.t_s, settings.read_voltage_v, step.currents_a)
     assert step.amplitudes_v is not None
-    for k, amplitude_v, current_a in zip(step.which, step.amplitudes_v, step.currents_a, strict=True):
-        kind = PulseKind.SET if amplitude_v > 0 else PulseKind.RESET
-        yield Pulse(
-            devices[k],
-            step.t_s,
-            float(amplitude_v),
-            settings.width_s,
-            kind,
-            step.compliance_a,
-            float(current_a),
-        )
+    return PulseBlock(
+        chosen, step.t_s, step.amplitudes_v, settings.width_s, step.compliance_a, step.currents_a
+    )

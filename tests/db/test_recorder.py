@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select
@@ -13,7 +14,7 @@ from labrram.db import Recorder, Selection, export_run, open_database, pulses, r
 from labrram.db.models import PulseRecord, ReadRecord, Run
 from labrram.errors import DatabaseError, RecordConflictError
 from labrram.procedures.tuning import AlibartSettings, tune_devices
-from labrram.records import Pulse, PulseKind, Read, Result, RunStarted
+from labrram.records import Pulse, PulseBlock, PulseKind, Read, ReadBlock, Result, RunStarted
 from tests.db.helpers import small_bench, small_config, targets
 
 
@@ -174,3 +175,32 @@ def test_records_on_an_array_the_sample_lacks_are_refused(database_url):
     stranger = DeviceAddress("Z9", 0, 0)
     with pytest.raises(DatabaseError, match="Z9"):
         recorder.record([RunStarted("tuning", {}, (stranger,))])
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 100])
+def test_blocks_are_stored_as_the_records_they_stand_for(database_url, batch_size):
+    engine = open_database(database_url)
+    devices = tuple(DeviceAddress("A1", r, c) for r, c in ((0, 0), (1, 2), (3, 3)))
+    blocks = [
+        ReadBlock(devices, 0.0, 0.2, np.array([2e-5, 3e-5, 4e-5])),
+        PulseBlock(devices[:2], 1e-5, np.array([1.2, -1.5]), 2e-7, None, np.array([1e-4, -2e-4])),
+        ReadBlock(devices[1:], 2e-5, 0.2, np.array([5e-5, 6e-5])),
+    ]
+    expanded = [record for block in blocks for record in block.records()]
+    run_ids = []
+    for stream in (blocks, expanded):
+        recorder = Recorder(engine, "db-bench", small_config().sample, batch_size=batch_size)
+        run_ids.append(recorder.record([RunStarted("tuning", {}, devices), *stream]))
+    tables = [
+        (
+            frame(engine, Selection(runs=[run_id]))
+            .drop(columns=["run_id", "id"], errors="ignore")
+            .reset_index(drop=True)
+        )
+        for run_id in run_ids
+        for frame in (pulses, reads)
+    ]
+    pd.testing.assert_frame_equal(tables[0], tables[2])  # pulses
+    pd.testing.assert_frame_equal(tables[1], tables[3])  # reads
+    assert list(tables[1]["seq"]) == [0, 1, 2, 5, 6]  # one sequence number per device, in order
+    assert list(tables[0]["kind"]) == ["SET", "RESET"]

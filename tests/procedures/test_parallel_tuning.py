@@ -13,7 +13,7 @@ from labrram.db import Recorder, Selection, open_database, pulses, reads, result
 from labrram.errors import LabrramError, SafetyLimitError
 from labrram.procedures.parallel_tuning import parallel_tuning_run, tune_parallel
 from labrram.procedures.tuning import AlibartSettings, tune_device
-from labrram.records import Pulse, Read, Result
+from labrram.records import Pulse, PulseBlock, Read, ReadBlock, Result
 from tests.bench.cases import suite_config
 
 SETTINGS = AlibartSettings(
@@ -53,7 +53,8 @@ def test_one_device_in_parallel_is_exactly_the_sequential_tuning(target_s, setti
     sequential = list(tune_device(hfo2_bench(), device, target_s, settings))
     parallel = list(parallel_tuning_run(hfo2_bench(), {device: target_s}, settings))
     measured = [r for r in sequential if isinstance(r, Pulse | Read)]
-    assert [r for r in parallel if isinstance(r, Pulse | Read)] == measured
+    blocks = [r for r in parallel if isinstance(r, ReadBlock | PulseBlock)]
+    assert [record for block in blocks for record in block.records()] == measured
     (result,) = [r for r in parallel if isinstance(r, Result)]
     assert result.values == sequential[-1].values
 
