@@ -138,6 +138,8 @@ def parallel_steps(
     """Every read and pulse of a parallel tuning, each yielded as soon as it is taken (so a run cut short
     keeps what was measured); ``outcome`` holds each device's result when the steps end."""
     devices = tuple(targets_s)
+    if not devices:  # a resumed run whose devices are all done
+        return
     targets = np.array([targets_s[d] for d in devices], dtype=float)
     bad = np.flatnonzero(~(targets > 0) | ~np.isfinite(targets))
     if bad.size:

@@ -143,3 +143,11 @@ def test_a_parallel_run_cut_short_keeps_every_step_taken_and_resumes_the_unfinis
     tuned = results(engine, "tuning", Selection(runs=[1]))
     assert len(tuned) == 12 and tuned["success"].sum() >= 11
     assert runs(engine)["status"].iloc[0] == "completed"
+
+
+def test_a_resumed_run_whose_devices_are_all_done_takes_no_measurement():
+    bench = hfo2_bench()
+    device = DeviceAddress("M1", 0, 0)
+    records = list(parallel_tuning_run(bench, {device: 1e-4}, SETTINGS, done={device}))
+    assert [type(r).__name__ for r in records] == ["RunStarted", "Progress"]
+    assert bench.chip.now_s == 0.0
