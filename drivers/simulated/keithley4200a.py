@@ -127,25 +127,11 @@ class Simulated4200A(SimulatedInstrument):
         if match is None:
             raise CommandError(INVALID, f"Invalid command: {command}")
         name, arguments = match.groups()
-        simple = {
-            "*IDN?": lambda: self.identity,
-            "ID": lambda: "KI4200A",
-            "*OPT?": lambda: ",".join(
-                [f"SMU{n}" for n in self.smus] + [f"PMU{card}" for card in range(1, len(self.pmu) // 2 + 1)]
-            ),
-            "*RST": self.reset_state,
-            "US": lambda: None,
-            "BC": lambda: None,
-            "SP": lambda: "0",
-            ":PMU:TEST:STATUS?": lambda: "0",  # a test has run to its end by the time this is read
-            ":ERROR:LAST:GET": lambda: f"{self.last_error[1]} ({self.last_error[0]})",
-            ":ERROR:LAST:CLEAR": self._clear_error,
-            ":PMU:EXECUTE": self._execute,
-        }
-        if name in simple:
+        simple = SIMPLE.get(name)
+        if simple is not None:
             if arguments.strip():
                 raise CommandError(INVALID, f"{name} takes no parameters")
-            return simple[name]()
+            return getattr(self, simple)()
         handler = HANDLERS.get(name)
         if handler is None:
             raise CommandError(INVALID, f"Invalid command: {command}")
@@ -153,6 +139,29 @@ class Simulated4200A(SimulatedInstrument):
 
     def _clear_error(self) -> None:
         self.last_error = (0, "No error.")
+
+    def _identify(self) -> str:
+        return self.identity
+
+    @staticmethod
+    def _model() -> str:
+        return "KI4200A"
+
+    def _options(self) -> str:
+        cards = range(1, len(self.pmu) // 2 + 1)
+        return ",".join([f"SMU{n}" for n in self.smus] + [f"PMU{card}" for card in cards])
+
+    @staticmethod
+    def _acknowledged() -> None:
+        """A setting the simulation keeps nothing of (user mode, buffer clear)."""
+
+    @staticmethod
+    def _idle() -> str:
+        """Status byte and test status: a test has run to its end by the time either is read."""
+        return "0"
+
+    def _last_error(self) -> str:
+        return f"{self.last_error[1]} ({self.last_error[0]})"
 
     @staticmethod
     def _numbers(text: str, least: int, most: int | None = None) -> list[float]:
@@ -473,6 +482,20 @@ def _waveform(channel: PulseChannel, top_v: float, top_a: float, begin_s: float)
     ]
 
 
+# Commands without parameters, by the method that answers them.
+SIMPLE = {
+    "*IDN?": "_identify",
+    "ID": "_model",
+    "*OPT?": "_options",
+    "*RST": "reset_state",
+    "US": "_acknowledged",
+    "BC": "_acknowledged",
+    "SP": "_idle",
+    ":PMU:TEST:STATUS?": "_idle",
+    ":ERROR:LAST:GET": "_last_error",
+    ":ERROR:LAST:CLEAR": "_clear_error",
+    ":PMU:EXECUTE": "_execute",
+}
 HANDLERS = {
     "DV": Simulated4200A._dv,
     "DI": Simulated4200A._di,

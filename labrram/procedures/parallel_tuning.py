@@ -21,7 +21,7 @@ import numpy as np
 
 from labrram.bench.base import Bench, DeviceAddress, DeviceBlock
 from labrram.procedures.common import require_positive
-from labrram.procedures.tuning import AlibartSettings
+from labrram.procedures.tuning import AlibartSettings, tuning_parameters
 from labrram.records import Progress, PulseBlock, ReadBlock, Record, Result, RunStarted
 
 
@@ -249,11 +249,7 @@ def parallel_tuning_run(
 ) -> Iterator[Record]:
     """A "tuning" run of ``tune_parallel`` as records for the Recorder: RunStarted, every read and pulse
     in the order taken, then each device's "tuning" Result (devices in ``done`` are skipped)."""
-    parameters = {
-        "targets_s": {f"{d.array}:{d.row}:{d.col}": t for d, t in targets_s.items()},
-        "settings": asdict(settings),
-        "parallel": True,
-    }
+    parameters = {**tuning_parameters(targets_s, settings), "parallel": True}
     yield RunStarted("tuning", parameters, tuple(targets_s), seed)
     remaining = {d: t for d, t in targets_s.items() if d not in done}
     devices = tuple(remaining)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from labrram.bench.base import Bench, DeviceAddress
 from labrram.procedures.common import device_run, require, require_count, require_positive
@@ -222,6 +223,14 @@ def _reset_to_off(bench: Bench, settings: AlibartSettings) -> Iterator[Record]:
         yield Pulse.of(bench.pulse(settings.reset_stop_v, settings.width_s), PulseKind.RESET)
 
 
+def tuning_parameters(targets_s: Mapping[DeviceAddress, float], settings: AlibartSettings) -> dict[str, Any]:
+    """A tuning run's stored parameters: each device's target and the settings."""
+    return {
+        "targets_s": {f"{d.array}:{d.row}:{d.col}": t for d, t in targets_s.items()},
+        "settings": asdict(settings),
+    }
+
+
 def tune_devices(
     bench: Bench,
     targets_s: Mapping[DeviceAddress, float],
@@ -232,13 +241,9 @@ def tune_devices(
     """A tuning run over a device selection; devices in ``done`` (a resumed run) are skipped."""
     for device, target_s in targets_s.items():
         require_positive(f"targets_s[{device.array}:{device.row}:{device.col}]", target_s)
-    parameters = {
-        "targets_s": {f"{d.array}:{d.row}:{d.col}": t for d, t in targets_s.items()},
-        "settings": asdict(settings),
-    }
     return device_run(
         "tuning",
-        parameters,
+        tuning_parameters(targets_s, settings),
         list(targets_s),
         lambda device: tune_device(bench, device, targets_s[device], settings),
         done,

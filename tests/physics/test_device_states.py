@@ -63,17 +63,22 @@ def test_devices_wear_out_after_their_endurance_and_stick():
     np.testing.assert_array_equal(array.conductance_s(), frozen)
 
 
-def test_read_noise_is_proportional_with_a_floor():
+def one_noisy_device(**noise: float):
+    """A single device in mid-window with 1 % device noise and the given floor; its true read current."""
     parameters = quiet(
         TIO2_PASSIVE_8X8.parameters,
         read_noise_rel=0.01,
-        read_noise_floor_a=1e-8,
         relaxation_spread_s=0.0,
         relaxation_drift_s=0.0,
+        **noise,
     )
     array = population_array(parameters, 1)
     at_fraction(array, 0.5)
-    true_current = array.cell_currents(np.array([0]), 0.2)[0]
+    return array, array.cell_currents(np.array([0]), 0.2)[0]
+
+
+def test_read_noise_is_proportional_with_a_floor():
+    array, true_current = one_noisy_device(read_noise_floor_a=1e-8)
     reads = np.array([array.measure_line_current(np.array([0]), 0.2) for _ in range(4000)])
     expected_sd = np.hypot(0.01 * true_current, 1e-8)
     assert reads.mean() == pytest.approx(true_current, rel=2e-3)
@@ -81,17 +86,7 @@ def test_read_noise_is_proportional_with_a_floor():
 
 
 def test_the_instrument_floor_averages_down_with_integration_time_and_the_device_noise_does_not():
-    parameters = quiet(
-        TIO2_PASSIVE_8X8.parameters,
-        read_noise_rel=0.01,
-        read_noise_floor_a=1e-6,
-        read_noise_floor_integration_s=10e-6,
-        relaxation_spread_s=0.0,
-        relaxation_drift_s=0.0,
-    )
-    array = population_array(parameters, 1)
-    at_fraction(array, 0.5)
-    true_current = array.cell_currents(np.array([0]), 0.2)[0]
+    array, true_current = one_noisy_device(read_noise_floor_a=1e-6, read_noise_floor_integration_s=10e-6)
     for integration_s, floor_a in ((10e-6, 1e-6), (1e-3, 1e-7)):
         reads = np.array([array.measure_line_current(np.array([0]), 0.2, integration_s) for _ in range(4000)])
         assert reads.std() == pytest.approx(np.hypot(0.01 * true_current, floor_a), rel=0.06)
