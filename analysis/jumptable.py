@@ -372,8 +372,8 @@ class JumpTable:
         folders = [Path(folders)] if isinstance(folders, str | Path) else [Path(f) for f in folders]
         parsed = {"SET": [], "RESET": []}
         for folder in folders:
-            parsed["SET"].append(_read_crosssim(_crosssim_file(folder, "increasing")))
-            parsed["RESET"].append(_read_crosssim(_crosssim_file(folder, "decreasing")))
+            parsed["SET"].append(read_crosssim_table(crosssim_file(folder, "increasing")))
+            parsed["RESET"].append(read_crosssim_table(crosssim_file(folder, "decreasing")))
         responses = {}
         low, high = np.inf, -np.inf
         uniform = np.linspace(0.0, 1.0, grid)
@@ -607,7 +607,7 @@ def _fill(
     return result, filled
 
 
-def _crosssim_file(folder: Path, name: str) -> Path:
+def crosssim_file(folder: Path, name: str) -> Path:
     for suffix in (".csv", ".txt"):
         path = folder / f"dG_{name}{suffix}"
         if path.exists():
@@ -615,7 +615,7 @@ def _crosssim_file(folder: Path, name: str) -> Path:
     raise AnalysisError(f"{folder}: no dG_{name}.csv or dG_{name}.txt CrossSim lookup table")
 
 
-def _read_crosssim(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_crosssim_table(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """G bin centres, CDF points and the dG matrix (rows = CDF points, columns = G bins) of one file."""
     text = path.read_text().splitlines()
     numbers = np.array([float(v) for line in text[1:] for v in line.replace(",", " ").split()])

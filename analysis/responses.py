@@ -35,6 +35,9 @@ class PulseResponses:
     compliance_a: np.ndarray  # NaN where the pulse had none
     device_id: np.ndarray
     run_id: np.ndarray
+    # n for the n-th pulse of its kind since the device's last pulse of another kind in the run; 0 where
+    # the run holds no earlier pulse of another kind (polarity memory: steps after a reversal).
+    since_reversal: np.ndarray
 
     def __len__(self) -> int:
         return self.g_before_s.size
@@ -139,6 +142,24 @@ def _events(pulses: pa.Table, reads: pa.Table) -> _Events:
     return _Events(group[order], is_pulse[order], source[order])
 
 
+def _pulses_since_reversal(events: _Events, kind_codes: np.ndarray, size: int) -> np.ndarray:
+    """For each row of the pulse table: its place in the run of same-kind pulses it belongs to (1, 2, ...),
+    0 where that run began the device's pulses in the run (no reversal before it)."""
+    at = np.flatnonzero(events.is_pulse)
+    rows = events.source[at]
+    group, kind = events.group[at], kind_codes[rows]
+    new_group = np.ones(at.size, dtype=bool)
+    new_group[1:] = group[1:] != group[:-1]
+    new_stretch = new_group.copy()
+    new_stretch[1:] |= kind[1:] != kind[:-1]
+    starts = np.flatnonzero(new_stretch)
+    stretch = np.cumsum(new_stretch) - 1
+    place = np.arange(at.size) - starts[stretch] + 1
+    result = np.zeros(size, dtype=np.int64)
+    result[rows] = np.where(new_group[starts[stretch]], 0, place)
+    return result
+
+
 def _checked_conductance(reads: pa.Table) -> np.ndarray:
     conductance = _column(reads, "conductance_s")
     bad = ~np.isfinite(conductance)
@@ -167,15 +188,18 @@ def pulse_responses(pulses: pa.Table, reads: pa.Table) -> PulseResponses:
     before = conductance[source[at - 1]]
     after = conductance[source[at + 1]]
     rows = source[at]
+    every_kind = _kinds(pulses, np.arange(pulses.num_rows)).codes
+    since_reversal = _pulses_since_reversal(events, every_kind, pulses.num_rows)
     return PulseResponses(
         g_before_s=before,
         delta_s=after - before,
-        kind=_kinds(pulses, rows),
+        kind=pd.Categorical.from_codes(every_kind[rows], categories=PULSE_KINDS),
         amplitude_v=_column(pulses, "amplitude_v")[rows],
         width_s=_column(pulses, "width_s")[rows],
         compliance_a=_column(pulses, "compliance_a")[rows],
         device_id=_column(pulses, "device_id", np.int64)[rows],
         run_id=_column(pulses, "run_id", np.int64)[rows],
+        since_reversal=since_reversal[rows],
     )
 
 

@@ -46,7 +46,7 @@ def synthetic(count: int, rng: np.random.Generator) -> PulseResponses:
     kind = pd.Categorical(np.where(sign > 0, "SET", "RESET"), categories=PULSE_KINDS)
     ids = np.zeros(count, dtype=np.int64)
     return PulseResponses(
-        g, delta, kind, 1.2 * sign, np.full(count, 1e-7), np.full(count, np.nan), ids, ids + 1
+        g, delta, kind, 1.2 * sign, np.full(count, 1e-7), np.full(count, np.nan), ids, ids + 1, ids
     )
 
 

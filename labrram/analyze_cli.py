@@ -119,6 +119,15 @@ def _db_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_selection_arguments(parser: argparse.ArgumentParser, database_help: str, default_runs: str) -> None:
+    """The selection every analysis command takes: runs, chip, array, procedure, and the database."""
+    parser.add_argument("--runs", help=f"run ids, e.g. 3,5-9 (default: {default_runs})")
+    parser.add_argument("--chip", help="only this chip")
+    parser.add_argument("--array", help="only this array")
+    parser.add_argument("--procedure", help="only runs of this procedure")
+    parser.add_argument("--database", "--db", help=database_help)
+
+
 def add_analyze_parser(commands: argparse._SubParsersAction, database_help: str) -> None:
     """The ``analyze`` command and its three subcommands."""
     analyze = commands.add_parser("analyze", help="fit jump-tables, distributions and device models")
@@ -128,11 +137,7 @@ def add_analyze_parser(commands: argparse._SubParsersAction, database_help: str)
     model = sub.add_parser("model", help="fit the whole device model and register it in the database")
     for parser in (jumptable, distributions, model):
         parser.add_argument("--out", required=True, help="file to write (.json, or .json.gz)")
-        parser.add_argument("--runs", help="run ids, e.g. 3,5-9 (default: every run)")
-        parser.add_argument("--chip", help="only this chip")
-        parser.add_argument("--array", help="only this array")
-        parser.add_argument("--procedure", help="only runs of this procedure")
-        parser.add_argument("--database", "--db", help=database_help)
+        add_selection_arguments(parser, database_help, "every run")
         parser.add_argument("--no-plots", action="store_true", help="write no PNG plots beside the file")
         parser.add_argument("--bins", type=int, default=50, help="conductance bins of the jump-table (50)")
         parser.add_argument("--binning", choices=BINNINGS, default="equal-width")

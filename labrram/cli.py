@@ -1,4 +1,4 @@
-"""The labrram command line: ``demo``, ``measure``, ``sim-server``, ``db``, ``analyze`` and ``transfer``."""
+"""The labrram command line: demo, measure, sim-server, db, analyze, fit and transfer."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from labrram.db.summary import format_outcome, run_summary
 from labrram.demo import PRESETS, run_demo
 from labrram.drivers.simulated.server import InstrumentServer, is_loopback
 from labrram.errors import LabrramError
+from labrram.fit_cli import add_fit_parser
 from labrram.measure import PROCEDURES, MeasureContext, build_settings, parse_devices, resume_context
 from labrram.parameter_docs import parameter_rows
 from labrram.physics.state import load_chip, save_chip
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--database", "--db", help=database_help)
     add_import_parser(db, database_help)
     add_analyze_parser(commands, database_help)
+    add_fit_parser(commands, database_help)
     add_transfer_parsers(commands)
     return parser
 

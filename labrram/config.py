@@ -14,7 +14,9 @@ Layout::
     preset = "tio2-passive-8x8"       # see labrram.physics.PRESETS
     temperature_c = 25.0
 
-    [sample.overrides]                # any DeviceParameters field
+    fitted = "fit.toml"               # optional: overrides written by `labrram fit` (beside this file)
+
+    [sample.overrides]                # any DeviceParameters field (over the fitted ones)
     read_noise_rel = 0.002
 
     [[sample.arrays]]                 # optional; defaults to one array "A1" of the preset's size
@@ -149,7 +151,7 @@ INSTRUMENT_DRIVERS = {
 EXTRA_DRIVERS = {"keysight_b1500a": range(1, 11), "keysight_b2900": range(1, 3)}  # and their channels
 _TOP_KEYS = {"bench", "sample", "safety", "instruments", "wiring"}
 _BENCH_KEYS = {"name", "seed", "read_duration_s", "read_current_range_a", "database_url"}
-_SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays"}
+_SAMPLE_KEYS = {"chip", "preset", "temperature_c", "overrides", "arrays", "fitted"}
 _ARRAY_KEYS = {"name", "rows", "cols", "bias_scheme", "read_scheme"}
 
 
@@ -168,11 +170,11 @@ def load_config(path: str | Path) -> BenchConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(str(path), f"is not valid TOML: {error}") from None
-    return parse_config(data)
+    return parse_config(data, path.parent)
 
 
-def parse_config(data: Mapping[str, Any]) -> BenchConfig:
-    """Validate a parsed bench TOML document."""
+def parse_config(data: Mapping[str, Any], folder: Path | None = None) -> BenchConfig:
+    """Validate a parsed bench TOML document; ``folder`` is where relative file names in it start."""
     _reject_unknown(data, _TOP_KEYS, "")
     bench = _table(data, "bench")
     _reject_unknown(bench, _BENCH_KEYS, "bench.")
@@ -187,7 +189,7 @@ def parse_config(data: Mapping[str, Any]) -> BenchConfig:
     database_url = bench.get("database_url")
     if database_url is not None and not isinstance(database_url, str):
         raise ConfigError("bench.database_url", f"must be a string, got {database_url!r}")
-    parsed_sample = _sample(sample)
+    parsed_sample = _sample(sample, folder or Path.cwd())
     instruments = _instruments(data["instruments"]) if "instruments" in data else None
     wiring = _table(data, "wiring", required=False)
     if instruments is not None and "pulser" in instruments.resources and set(wiring) - {"lines"}:
@@ -372,13 +374,18 @@ def _extra_instruments(table: Any) -> dict[str, ExtraInstrument]:
     return extra
 
 
-def _sample(sample: Mapping[str, Any]) -> SampleConfig:
+def _sample(sample: Mapping[str, Any], folder: Path) -> SampleConfig:
     preset_name = _string(sample, "preset", "sample.")
     preset = get_preset(preset_name)
     overrides = sample.get("overrides", {})
     if not isinstance(overrides, Mapping):
         raise ConfigError("sample.overrides", "must be a table of parameter = value")
-    parameters = preset.parameters.with_overrides(overrides, key_prefix="sample.overrides.")
+    if "fitted" in sample:
+        fitted = _fitted_overrides(folder / _string(sample, "fitted", "sample."), preset)
+        parameters = preset.parameters.with_overrides(fitted, key_prefix="sample.fitted.")
+    else:
+        parameters = preset.parameters
+    parameters = parameters.with_overrides(overrides, key_prefix="sample.overrides.")
     temperature_c = sample.get("temperature_c", 25.0)
     if not _is_number(temperature_c) or temperature_c <= -273.15:
         raise ConfigError("sample.temperature_c", f"must be a temperature in C, got {temperature_c!r}")
@@ -396,6 +403,25 @@ def _sample(sample: Mapping[str, Any]) -> SampleConfig:
         arrays=arrays,
         temperature_c=float(temperature_c),
     )
+
+
+def _fitted_overrides(path: Path, preset: ChipPreset) -> Mapping[str, Any]:
+    """The ``[sample.overrides]`` of a `labrram fit` file, which must have fitted this preset's version."""
+    try:
+        fitted = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError("sample.fitted", f"cannot read {path}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError("sample.fitted", f"{path} is not valid TOML: {error}") from None
+    table = fitted.get("sample", {})
+    name = table.get("preset")
+    if not isinstance(name, str) or not isinstance(table.get("overrides"), Mapping):
+        raise ConfigError("sample.fitted", f"{path} has no [sample] preset and [sample.overrides]")
+    if get_preset(name) is not preset:
+        raise ConfigError(
+            "sample.fitted", f"{path} was fitted to preset {name!r}, not to {preset.pinned_name!r}"
+        )
+    return table["overrides"]
 
 
 def _array(raw: Any, preset: ChipPreset, position: int) -> ArrayGeometry:

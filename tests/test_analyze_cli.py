@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from labrram.analysis.jumptable import JumpTable
 from labrram.analysis.model import DeviceModel
 from labrram.cli import main
+from labrram.config import load_config
 from labrram.db import open_database
 from labrram.db.device_models import device_models
 
@@ -130,3 +132,27 @@ def test_db_import_loads_a_long_file_that_analyze_then_fits(tmp_path, capsys):
     assert JumpTable.load(out).curves("RESET")["median_s"] == pytest.approx(-1e-6, rel=1e-6)
     assert main(["db", "import", str(source), "--format", "levy-bake", "--database", url]) == 2
     assert "missing columns" in capsys.readouterr().err
+
+
+def test_fit_writes_overrides_that_a_bench_file_takes(measured, tmp_path, capsys):
+    out = tmp_path / "fit.toml"
+    command = ["fit", "--preset", "tio2-passive-8x8", "--database", measured, "--out", str(out)]
+    assert main([*command, "--window", "data", "--bootstrap", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "tio2-passive-8x8@1 fitted to 4 devices" in printed and "set_state_exponent" in printed
+    bench = tmp_path / "bench.toml"
+    bench.write_text(
+        '[bench]\nname = "b"\n[sample]\nchip = "c"\npreset = "tio2-passive-8x8"\nfitted = "fit.toml"\n'
+    )
+    fitted = load_config(bench).sample.parameters
+    written = tomllib.loads(out.read_text())["sample"]["overrides"]
+    assert fitted.set_state_exponent == pytest.approx(written["set_state_exponent"])
+
+
+def test_fit_without_pulse_trains_says_what_is_missing(tmp_path, capsys):
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert (
+        main(["fit", "--preset", "tio2-passive-8x8", "--database", empty, "--out", str(tmp_path / "f.toml")])
+        == 2
+    )
+    assert "no SET or RESET pulse" in capsys.readouterr().err

@@ -52,6 +52,29 @@ def test_overrides_replace_preset_values():
     assert config.sample.parameters.read_noise_rel == 0.02
 
 
+def test_a_pinned_preset_version_is_the_same_technology_as_the_bare_name_today():
+    pinned = parse_config(minimal(sample={"preset": "tio2-passive-8x8@1"})).sample
+    assert pinned.preset is parse_config(minimal()).sample.preset
+    assert pinned.preset.pinned_name == "tio2-passive-8x8@1"
+    with pytest.raises(ConfigError, match="tio2-passive-8x8@1"):  # the error lists the known versions
+        parse_config(minimal(sample={"preset": "tio2-passive-8x8@2"}))
+
+
+def test_a_fitted_file_is_read_beside_the_bench_file_and_checked(tmp_path):
+    (tmp_path / "fit.toml").write_text(
+        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = 0.2\n'
+    )
+    config = parse_config(minimal(sample={"fitted": "fit.toml"}), tmp_path)
+    assert config.sample.parameters.set_c2c == 0.2
+    with pytest.raises(ConfigError, match=r"sample\.fitted"):
+        parse_config(minimal(sample={"fitted": "missing.toml"}), tmp_path)
+    (tmp_path / "bad.toml").write_text(
+        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = -1\n'
+    )
+    with pytest.raises(ConfigError, match=r"sample\.fitted\.set_c2c"):
+        parse_config(minimal(sample={"fitted": "bad.toml"}), tmp_path)
+
+
 @pytest.mark.parametrize(
     ("document", "key"),
     [

@@ -26,12 +26,15 @@ from labrram.physics.retention import (
     log_time_steps,
     relaxation_increment,
     state_shape,
+    window_position,
 )
 
 Index = np.ndarray | slice
 
 # A pulse counts as a switching event (endurance, relaxation restart) above this share of the window.
 SWITCHING_EVENT_FRACTION = 0.01
+# Pulses of one polarity counted since a reversal (more is steady state, where memory has faded).
+_POLARITY_RUN_CAP = 1_000_000
 
 
 class CrossbarArray:
@@ -67,6 +70,9 @@ class CrossbarArray:
         self._evaluated_at_s = np.zeros(size)
         self._reversals = np.zeros(size, dtype=np.int64)
         self._last_polarity = np.zeros(size, dtype=np.int8)
+        # Polarity memory: sign of each device's last pulse above threshold and the run of that sign.
+        self._pulse_polarity = np.zeros(size, dtype=np.int8)
+        self._polarity_run = np.full(size, _POLARITY_RUN_CAP, dtype=np.int64)
         self._has_virgin = bool(pop.virgin.any())
         self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
         # Per-polarity constants, row 0 for RESET and row 1 for SET, gathered in one step per pulse.
@@ -75,6 +81,13 @@ class CrossbarArray:
         self._bound_s = np.stack([pop.reset_bound_s, pop.set_bound_s])
         self._slope_v = np.array([parameters.reset_slope_v, parameters.set_slope_v])
         self._c2c = np.array([parameters.reset_c2c, parameters.set_c2c])
+        self._state_exponent = np.array([parameters.reset_state_exponent, parameters.set_state_exponent])
+        self._state_growth = np.array([parameters.reset_state_growth, parameters.set_state_growth])
+        self._c2c_growth = np.array([parameters.reset_c2c_growth, parameters.set_c2c_growth])
+        # Steps with a state dependence beyond the exponential approach to the bound (then computed).
+        self._shaped_steps = bool(
+            np.any(self._state_exponent != 1.0) or np.any(self._state_growth) or np.any(self._c2c_growth)
+        )
         self.min_switching_voltage_v = float(min(pop.set_threshold_v.min(), pop.reset_threshold_v.min()))
         self.temperature_c = parameters.reference_temperature_c  # the chip keeps it up to date
 
@@ -134,10 +147,13 @@ class CrossbarArray:
         g = self._g[index]
         relaxing = self._relaxing[index]
         g_min, window = pop.g_min_s[index], pop.window_s[index]
+        tilt_s = p.relaxation_drift_tilt_s
         for _ in range(steps):
-            shape = state_shape(g, g_min, window) * relaxing
+            x = window_position(g, g_min, window)
+            shape = state_shape(x, p.relaxation_level_flatness) * relaxing
+            drift_s = p.relaxation_drift_s + tilt_s * (x - 1.0 / 3.0) if tilt_s else p.relaxation_drift_s
             step = relaxation_increment(
-                shape, d_tau / steps, p.relaxation_drift_s, p.relaxation_spread_s, self._rng
+                shape, d_tau / steps, drift_s, p.relaxation_spread_s, self._rng, p.relaxation_tail_dof
             )
             g = np.maximum(g + step, 0.0)
         self._g[index] = g
@@ -193,6 +209,12 @@ class CrossbarArray:
         slope = self._slope_v[polarity]
         rate = self._rate_per_s[polarity, devices]
         c2c = self._c2c[polarity]
+        bound = self._bound_s[polarity, devices]
+        if self._shaped_steps:
+            # Progress across the window from the far edge (0) toward the bound's edge (1).
+            x = window_position(g, g_min, pop.window_s[devices])
+            progress = np.where(positive, x, 1.0 - x)
+            c2c = c2c * np.exp(self._c2c_growth[polarity] * progress)
         overdrive = np.maximum(np.abs(v) - threshold, 0.0)
         noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
         drive_per_s = rate * np.expm1(overdrive / slope) * noise
@@ -208,8 +230,15 @@ class CrossbarArray:
         else:
             g_cc = limit / p.compliance_hold_v
             cap = np.minimum(g_max, g_cc * lognormal_factor(self._compliance_rng, p.compliance_c2c, g.size))
-        bound = self._bound_s[polarity, devices]
-        moved = g + (bound - g) * fraction
+        if self._shaped_steps:
+            step = (
+                self._shaped_step(g, bound, np.where(positive, g_min, g_max), progress, polarity) * fraction
+            )
+        else:
+            step = (bound - g) * fraction
+        if p.polarity_memory_depth:
+            step *= self._polarity_memory_factor(devices, positive)
+        moved = g + step
         moved = np.where(
             positive,
             np.minimum(moved, np.maximum(cap, g)),
@@ -225,6 +254,35 @@ class CrossbarArray:
             self._has_virgin = bool(pop.virgin.any())
         self._g[devices] = g_new
         self._record_switching(devices, g, g_new, pop.window_s[devices])
+
+    def _shaped_step(
+        self,
+        g: np.ndarray,
+        bound: np.ndarray,
+        far_edge: np.ndarray,
+        progress: np.ndarray,
+        polarity: np.ndarray,
+    ) -> np.ndarray:
+        """(bound - far edge) u^exponent exp(growth x): the step of a pulse that moves the whole way, with
+        u = (bound - G) / (bound - far edge) the share of the way to the bound still left (exponent 1,
+        growth 0: bound - G, the exponential approach)."""
+        span = bound - far_edge
+        left = np.maximum((bound - g) / span, 0.0)
+        return span * left ** self._state_exponent[polarity] * np.exp(self._state_growth[polarity] * progress)
+
+    def _polarity_memory_factor(self, devices: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """1 - depth exp(-(n - 1) / pulses) on the n-th pulse since a reversal; updates the run counts."""
+        p = self.parameters
+        sign = np.where(positive, 1, -1).astype(np.int8)
+        last = self._pulse_polarity[devices]
+        run = np.where(
+            last == sign,
+            np.minimum(self._polarity_run[devices] + 1, _POLARITY_RUN_CAP),
+            np.where(last == 0, _POLARITY_RUN_CAP, 1),  # a device's first pulse has no reversal behind it
+        )
+        self._pulse_polarity[devices] = sign
+        self._polarity_run[devices] = run
+        return 1.0 - p.polarity_memory_depth * np.exp(-(run - 1) / p.polarity_memory_pulses)
 
     def _record_switching(
         self, index: Index, g_before: np.ndarray, g_after: np.ndarray, window_s: np.ndarray

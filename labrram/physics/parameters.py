@@ -110,6 +110,31 @@ class DeviceParameters:
     # temperature (0 eV: switching does not depend on temperature, today's presets).
     switching_activation_energy_ev: float = 0.0
 
+    # State dependence of the mean step (defaults: today's exponential approach to the virtual bound).
+    # The step toward a bound is (bound - G) u^(exponent - 1) exp(growth x) times the drive's fraction,
+    # with u = (bound - G) / (bound - far edge) and x the progress across the window from the far edge:
+    # exponent > 1 makes the step fall faster near the bound, growth > 0 makes it rise with progress
+    # (real SET steps that grow with G).
+    set_state_exponent: float = 1.0
+    set_state_growth: float = 0.0
+    reset_state_exponent: float = 1.0
+    reset_state_growth: float = 0.0
+    # Per-pulse spread across the window: the c2c sigma is scaled by exp(c2c_growth x) (0: constant).
+    set_c2c_growth: float = 0.0
+    reset_c2c_growth: float = 0.0
+    # Polarity memory: after a reversal the step is scaled by 1 - depth exp(-(n - 1) / pulses) on the
+    # n-th pulse of the new polarity (a first RESET after SETs moves less than the tenth; 0: none).
+    polarity_memory_depth: float = 0.0
+    polarity_memory_pulses: float = 1.0
+
+    # Relaxation level dependence beyond the peaked shape: flatness blends it with a level-independent
+    # strength (1: flat); the drift per unit tau is relaxation_drift_s + drift_tilt_s (x - 1/3) at full
+    # strength (positive drift at low G allowed); increments are Student-t with tail_dof degrees of
+    # freedom (> 2; 0: normal) for heavy tails.
+    relaxation_level_flatness: float = 0.0
+    relaxation_drift_tilt_s: float = 0.0
+    relaxation_tail_dof: float = 0.0
+
     def validated(self) -> DeviceParameters:
         """Return self after checking every value; raise ConfigError naming the first bad field."""
         for field in dataclasses.fields(self):
@@ -137,6 +162,14 @@ class DeviceParameters:
                 raise ConfigError(name, "must be > 0")
         if self.endurance_cycles < 1:
             raise ConfigError("endurance_cycles", "must be >= 1")
+        for name in ("set_state_exponent", "reset_state_exponent", "polarity_memory_pulses"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be > 0")
+        for name in ("polarity_memory_depth", "relaxation_level_flatness"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(name, "must lie in [0, 1]")
+        if self.relaxation_tail_dof and self.relaxation_tail_dof <= 2:
+            raise ConfigError("relaxation_tail_dof", "must be 0 (normal) or above 2 (finite variance)")
         return self
 
     def with_overrides(self, overrides: Mapping[str, Any], key_prefix: str = "") -> DeviceParameters:
@@ -159,4 +192,14 @@ class DeviceParameters:
             raise ConfigError(f"{key_prefix}{error.key}", error.problem) from None
 
 
-_SIGNED_FIELDS = frozenset({"relaxation_drift_s", "reference_temperature_c"})
+_SIGNED_FIELDS = frozenset(
+    {
+        "relaxation_drift_s",
+        "reference_temperature_c",
+        "set_state_growth",
+        "reset_state_growth",
+        "set_c2c_growth",
+        "reset_c2c_growth",
+        "relaxation_drift_tilt_s",
+    }
+)

@@ -2,6 +2,10 @@
 
 Where a source gives a number, the preset uses it and says so; where none could be found the value is a
 typical one for the technology, marked "chosen", and is a parameter the bench TOML can override.
+
+Presets are versioned: a preset is never changed in place, a refit becomes the next version. A bare name
+means the newest version; ``name@N`` pins version N, so a simulation keeps reproducing whatever it was
+run with.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ class ChipPreset:
     bias_scheme: BiasScheme
     default_compliance_a: float | None
     description: str
+    version: int = 1
+
+    @property
+    def pinned_name(self) -> str:
+        """The name that selects exactly this version."""
+        return f"{self.name}@{self.version}"
 
 
 TIO2_PASSIVE_8X8 = ChipPreset(
@@ -158,13 +168,19 @@ HFO2_1T1R = ChipPreset(
     ),
 )
 
-PRESETS: dict[str, ChipPreset] = {preset.name: preset for preset in (TIO2_PASSIVE_8X8, HFO2_1T1R)}
+PRESET_VERSIONS: dict[str, ChipPreset] = {
+    preset.pinned_name: preset for preset in (TIO2_PASSIVE_8X8, HFO2_1T1R)
+}
+# A bare name: the newest version.
+PRESETS: dict[str, ChipPreset] = {
+    preset.name: preset for preset in sorted(PRESET_VERSIONS.values(), key=lambda preset: preset.version)
+}
 
 
 def get_preset(name: str) -> ChipPreset:
-    """The preset of that name; ConfigError listing the known names otherwise."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        known = ", ".join(sorted(PRESETS))
-        raise ConfigError("sample.preset", f"unknown preset {name!r}; known: {known}") from None
+    """The preset of that name (``name`` newest, ``name@N`` version N); ConfigError listing the known."""
+    found = PRESET_VERSIONS.get(name) if "@" in name else PRESETS.get(name)
+    if found is None:
+        known = ", ".join(sorted(PRESETS) + sorted(PRESET_VERSIONS))
+        raise ConfigError("sample.preset", f"unknown preset {name!r}; known: {known}")
+    return found

@@ -30,10 +30,18 @@ def acceleration_factor(
     return math.exp(activation_energy_ev / BOLTZMANN_EV_PER_K * (1.0 / t_ref_k - 1.0 / t_k))
 
 
-def state_shape(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) -> np.ndarray:
-    """Relative strength of relaxation across the window: (27/4) x (1 - x)^2, 1 at x = 1/3."""
-    x = np.minimum(np.maximum((g_s - g_min_s) / window_s, 0.0), 1.0)  # np.clip costs 5x more on few devices
-    return _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
+def window_position(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) -> np.ndarray:
+    """Where each device sits in its window, 0 at the bottom and 1 at the top (clipped)."""
+    return np.minimum(
+        np.maximum((g_s - g_min_s) / window_s, 0.0), 1.0
+    )  # np.clip costs 5x more on few devices
+
+
+def state_shape(x: np.ndarray, flatness: float = 0.0) -> np.ndarray:
+    """Relative strength of relaxation at window position ``x``: (27/4) x (1 - x)^2, 1 at x = 1/3, blended
+    with a level-independent strength 1 by ``flatness`` (1: the same spread at every level)."""
+    peaked = _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
+    return peaked if not flatness else (1.0 - flatness) * peaked + flatness
 
 
 def log_time_steps(age_before_s: np.ndarray, age_after_s: np.ndarray, t0_s: float) -> tuple[np.ndarray, int]:
@@ -51,10 +59,19 @@ def log_time_steps(age_before_s: np.ndarray, age_after_s: np.ndarray, t0_s: floa
 def relaxation_increment(
     shape: np.ndarray,
     d_tau: np.ndarray,
-    drift_s: float,
+    drift_s: np.ndarray | float,
     spread_s: float,
     rng: np.random.Generator,
+    tail_dof: float = 0.0,
 ) -> np.ndarray:
-    """Conductance change of each device over ``d_tau`` of log-time at relaxation strength ``shape`` (S)."""
-    noise = rng.standard_normal(shape.size)
+    """Conductance change of each device over ``d_tau`` of log-time at relaxation strength ``shape`` (S).
+
+    ``drift_s`` is the drift per unit log-time at full strength (one value, or one per device). The
+    increments are normal, or Student-t with ``tail_dof`` degrees of freedom (> 2) scaled to unit
+    variance: heavy tails, excess kurtosis 6 / (dof - 4) for one step.
+    """
+    if tail_dof:
+        noise = rng.standard_t(tail_dof, shape.size) * math.sqrt((tail_dof - 2.0) / tail_dof)
+    else:
+        noise = rng.standard_normal(shape.size)
     return shape * (drift_s * d_tau + spread_s * np.sqrt(d_tau) * noise)

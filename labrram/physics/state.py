@@ -27,6 +27,8 @@ _ARRAY_FIELDS = (
     "_reversals",
     "_last_polarity",
     "_relaxing",
+    "_pulse_polarity",
+    "_polarity_run",
 )
 _POPULATION_FIELDS = ("stuck", "stuck_conductance_s", "virgin")
 
@@ -72,7 +74,8 @@ def load_chip(chip: SimulatedChip, path: Path) -> None:
         if str(saved["fingerprint"]) != fingerprint(chip):
             raise ConfigError(
                 str(path),
-                "holds the state of a different simulated chip (geometry, preset or overrides differ)",
+                "holds the state of a different simulated chip (geometry, preset or overrides differ, "
+                "or it was saved by a labrram whose device model had other parameters)",
             )
         streams = json.loads(str(saved["streams"]))
         for name, array in chip.arrays.items():

@@ -64,6 +64,7 @@ def synthetic_responses(
         compliance_a=np.full(count, np.nan),
         device_id=rng.integers(0, devices, count),
         run_id=np.ones(count, dtype=np.int64),
+        since_reversal=np.zeros(count, dtype=np.int64),
     )
 
 

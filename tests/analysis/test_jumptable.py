@@ -101,6 +101,7 @@ def test_identical_changes_give_that_change_whatever_the_binning(value, count, b
         np.full(count, np.nan),
         np.zeros(count, dtype=np.int64),
         np.ones(count, dtype=np.int64),
+        np.zeros(count, dtype=np.int64),
     )
     table = JumpTable.fit(pairs, bins=bins, min_count=1)
     drawn = table.sample(np.linspace(50e-6, 250e-6, 100), "SET", np.random.default_rng(0))

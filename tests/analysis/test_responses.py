@@ -46,6 +46,20 @@ def test_pulses_without_a_read_on_both_sides_give_no_pair():
     assert len(pulse_responses(*tables(events))) == 0
 
 
+def test_each_pulse_knows_its_place_since_the_last_reversal_of_its_device():
+    # Device 1: two RESETs (no reversal behind them), three SETs, one RESET; device 2 interleaved, and
+    # a new run starts afresh.
+    events = [(1, 1, 0, "R", 300e-6)]
+    amplitudes = [-2.0, -2.0, 1.0, 1.0, 1.0, -2.0]
+    for i, amplitude in enumerate(amplitudes):
+        events += [(1, 1, 2 * i + 1, "P", amplitude), (1, 1, 2 * i + 2, "R", 300e-6 - i * 1e-6)]
+    events += [(1, 2, 20, "R", 200e-6), (1, 2, 21, "P", 1.0), (1, 2, 22, "R", 210e-6)]
+    events += [(2, 1, 0, "R", 100e-6), (2, 1, 1, "P", 1.0), (2, 1, 2, "R", 105e-6)]
+    responses = pulse_responses(*tables(events))
+    order = np.lexsort((-responses.g_before_s, responses.device_id, responses.run_id))
+    assert list(responses.since_reversal[order]) == [0, 0, 1, 2, 3, 1, 0, 0]
+
+
 def test_reads_pair_only_without_a_pulse_between_them():
     events = [
         (1, 1, 0, "R", 100e-6),

@@ -14,13 +14,14 @@ from labrram.procedures.tuning import AlibartSettings, tune_device
 from labrram.records import Read
 
 
-def _config(preset: str = "hfo2-1t1r", rows: int = 4):
+def _config(preset: str = "hfo2-1t1r", rows: int = 4, overrides: dict | None = None):
     return parse_config(
         {
             "bench": {"name": "state", "seed": 12},
             "sample": {
                 "chip": "state-chip",
                 "preset": preset,
+                "overrides": overrides or {},
                 "arrays": [{"name": "M1", "rows": rows, "cols": 4}],
             },
         }
@@ -32,8 +33,12 @@ def _reads(bench, device: DeviceAddress) -> list[float]:
     return [r.conductance_s for r in records if isinstance(r, Read)]
 
 
-def test_a_restored_chip_behaves_bit_for_bit_as_the_saved_one_would(tmp_path):
-    bench, chip = bench_and_chip(_config())
+MEMORY = {"polarity_memory_depth": 0.5, "polarity_memory_pulses": 4.0, "relaxation_tail_dof": 5.0}
+
+
+@pytest.mark.parametrize("overrides", [None, MEMORY], ids=["preset", "polarity-memory-heavy-tails"])
+def test_a_restored_chip_behaves_bit_for_bit_as_the_saved_one_would(tmp_path, overrides):
+    bench, chip = bench_and_chip(_config(overrides=overrides))
     bench.select(0, 0, "M1")
     bench.pulse(2.95, 1e-6)  # forming (the preset forms near 2.8 V)
     _reads(bench, DeviceAddress("M1", 0, 0))
@@ -41,7 +46,7 @@ def test_a_restored_chip_behaves_bit_for_bit_as_the_saved_one_would(tmp_path):
     save_chip(chip, tmp_path / "chip.npz")
     saved_at = chip.now_s
     expected = _reads(bench, DeviceAddress("M1", 1, 1)) + _reads(bench, DeviceAddress("M1", 0, 0))
-    restored_bench, restored = bench_and_chip(_config())
+    restored_bench, restored = bench_and_chip(_config(overrides=overrides))
     load_chip(restored, tmp_path / "chip.npz")
     assert restored.now_s == saved_at
     got = _reads(restored_bench, DeviceAddress("M1", 1, 1)) + _reads(
