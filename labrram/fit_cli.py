@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from labrram.analysis.crosssim_responses import crosssim_responses
-from labrram.analysis.preset_fit import PresetFit, fit_preset
 from labrram.analysis.sources import pulse_response_data
+from labrram.analysis.step_model_fit import fit_step_model
 from labrram.analyze_cli import add_selection_arguments, parse_window, selection_of
 from labrram.db import open_database, resolve_database_url
 from labrram.errors import ParameterError
@@ -32,7 +32,7 @@ def _fit(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset)
     options = {
         "window_s": "data" if args.window == "data" else parse_window(args.window),
-        "bootstrap": args.bootstrap,
+        "rounds": args.bootstrap,
         "held_out": args.held_out,
         "seed": args.seed,
         "bins": args.bins,
@@ -47,37 +47,19 @@ def _fit(args: argparse.Namespace) -> int:
         folders = [Path(folder) for folder in args.crosssim]
         responses = crosssim_responses(folders, pulses)
         source = f"CrossSim tables in {os.path.commonpath(folders)}: " + ", ".join(f.name for f in folders)
-        fit = fit_preset(responses, preset, source, replay=False, **options)
+        fit = fit_step_model(responses, preset, source, replay=False, **options)
     else:
         url = resolve_database_url(args.database)
         engine = open_database(url)
         sourced = pulse_response_data(engine, selection_of(args))
         source = f"database {engine.url.render_as_string(hide_password=True)}"
-        fit = fit_preset(sourced.data, preset, source, **options)
+        fit = fit_step_model(sourced.data, preset, source, **options)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(fit.to_toml())
-    print(summary(fit))
+    print(fit.summary())
     print(f"wrote {out}")
     return 0
-
-
-def summary(fit: PresetFit) -> str:
-    """The fitted overrides with their bootstrap spread, the held-out check, and the flags."""
-    lines = [f"{fit.preset} fitted to {fit.devices} devices ({fit.held_out_devices} held out), {fit.source}"]
-    for name, value in sorted(fit.overrides.items()):
-        spread = fit.uncertainty.get(name)
-        interval = f"  95% [{spread[1]:.4g}, {spread[2]:.4g}]" if spread else ""
-        lines.append(f"  {name:<26} {value:<12.4g}{interval}")
-    if fit.check is not None and fit.check.bins:
-        check = fit.check
-        passing = len(check.bins) - len(check.failing)
-        lines.append(
-            f"held-out check: mean KS D {check.mean_ks:.3f} against the simulator's own "
-            f"{check.null_mean_ks:.3f} (p = {check.p_value:.2f}); {passing} of {len(check.bins)} bins pass"
-        )
-    lines += [f"flag: {flag}" for flag in fit.flags]
-    return "\n".join(lines)
 
 
 def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> None:

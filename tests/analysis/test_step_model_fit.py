@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from labrram.analysis.crosssim_responses import crosssim_responses
-from labrram.analysis.preset_fit import KS_ALPHA, fit_preset, held_out_checks
+from labrram.analysis.fit_report import KS_ALPHA
 from labrram.analysis.responses import PULSE_KINDS, PulseResponses
-from labrram.analysis.step_fit import Window
+from labrram.analysis.step_estimates import Window
+from labrram.analysis.step_model_fit import fit_step_model, held_out_checks
 from labrram.config import load_config
 from labrram.errors import AnalysisError, ConfigError
 from labrram.physics import TIO2_PASSIVE_8X8
@@ -82,7 +83,7 @@ def pulse_trains(
 def truth():
     parameters = quiet(TIO2_PASSIVE_8X8.parameters, **TRUTH)
     responses = pulse_trains(parameters)
-    return parameters, responses, fit_preset(responses, TIO2_PASSIVE_8X8, "simulated truth", bootstrap=30)
+    return parameters, responses, fit_step_model(responses, TIO2_PASSIVE_8X8, "simulated truth", rounds=30)
 
 
 def shape(overrides: dict, prefix: str, x: np.ndarray) -> np.ndarray:
@@ -120,7 +121,7 @@ def test_bootstrap_intervals_hold_the_estimates_and_are_not_degenerate(truth):
 
 def test_held_out_devices_agree_with_the_fit_and_not_with_the_preset(truth):
     parameters, responses, fit = truth
-    assert fit.check.bins and fit.check.p_value > KS_ALPHA and len(fit.check.failing) <= 2
+    assert fit.check.groups and fit.check.p_value > KS_ALPHA and len(fit.check.failing) <= 2
     # With all 120 devices held out the check has the power to reject the preset the data did not come from.
     windows = {kind: Window(100e-6, 500e-6, 0.3) for kind in ("SET", "RESET")}
     plain = held_out_checks(responses, quiet(TIO2_PASSIVE_8X8.parameters), windows, 10, seed=3, replay=True)
@@ -137,14 +138,14 @@ def test_drive_law_and_coverage_limits_are_flagged(truth):
 
 def test_steps_against_the_pulse_are_flagged():
     noisy = quiet(TIO2_PASSIVE_8X8.parameters, read_noise_rel=0.02, **TRUTH)
-    fit = fit_preset(pulse_trains(noisy, devices=30), TIO2_PASSIVE_8X8, "noisy", bootstrap=0, held_out=0.0)
+    fit = fit_step_model(pulse_trains(noisy, devices=30), TIO2_PASSIVE_8X8, "noisy", rounds=0, held_out=0.0)
     assert any("go against the pulse's polarity" in flag for flag in fit.flags)
 
 
 def test_too_little_of_the_window_is_refused():
     responses = pulse_trains(quiet(TIO2_PASSIVE_8X8.parameters, **TRUTH), devices=6, cycles=1, count=3)
     with pytest.raises(AnalysisError, match="progress bins"):
-        fit_preset(responses, TIO2_PASSIVE_8X8, "short", window_s=(1e-6, 10e-3), bootstrap=0)
+        fit_step_model(responses, TIO2_PASSIVE_8X8, "short", window_s=(1e-6, 10e-3), rounds=0)
 
 
 def test_the_fit_file_is_toml_that_a_bench_file_takes(truth, tmp_path):
@@ -153,7 +154,7 @@ def test_the_fit_file_is_toml_that_a_bench_file_takes(truth, tmp_path):
     written = tomllib.loads((tmp_path / "fit.toml").read_text())
     assert written["fit"]["data_sha256"] == fit.data_sha256
     assert written["sample"]["preset"] == "tio2-passive-8x8@1"
-    assert len(written["check"]["held_out"]) == len(fit.check.bins)
+    assert len(written["check"]["held_out"]) == len(fit.check.groups)
     assert written["check"]["held_out_p_value"] == pytest.approx(fit.check.p_value)
     bench = tmp_path / "bench.toml"
     bench.write_text(
@@ -174,7 +175,7 @@ def test_the_fit_file_is_toml_that_a_bench_file_takes(truth, tmp_path):
 def test_measured_taox_tables_show_abrupt_set_and_a_reset_step_that_peaks_inside_the_window():
     folders = sorted(TAOX.iterdir(), key=lambda folder: int(folder.name))
     responses = crosssim_responses(folders, {"SET": (1.2, 1e-7), "RESET": (-1.5, 1e-7)})
-    fit = fit_preset(responses, TIO2_PASSIVE_8X8, "TaOx", window_s="data", bootstrap=0, replay=False)
+    fit = fit_step_model(responses, TIO2_PASSIVE_8X8, "TaOx", window_s="data", rounds=0, replay=False)
     assert fit.devices == 41
     assert any("step further" in flag and flag.startswith("SET") for flag in fit.flags)
     # RESET: steps grow, then shrink toward the bound; the fitted shape rises at first and falls late.
@@ -183,6 +184,9 @@ def test_measured_taox_tables_show_abrupt_set_and_a_reset_step_that_peaks_inside
     reset_shape = shape(overrides, "reset", x)
     peak = x[np.argmax(reset_shape)]
     assert 0.2 < peak < 0.8
-    measured = [row["measured_mean_s"] for row in fit.fits["RESET"].bins]
+    measured = [row["measured_mean_s"] for row in fit.tables["mean_step"] if row["kind"] == "RESET"]
     assert np.argmin(measured) not in (0, len(measured) - 1)  # the largest (most negative) step inside
-    assert math.isfinite(fit.fits["RESET"].shape_rms_error)
+    (reset_error,) = [
+        row["rms_relative_error"] for row in fit.tables["shape_error"] if row["kind"] == "RESET"
+    ]
+    assert math.isfinite(reset_error)
