@@ -1,4 +1,4 @@
-"""``labrram fit``: fit a preset's step model to measured pulse responses, written as TOML overrides."""
+"""``labrram fit``: fit a preset's step or relaxation model to measurements, written as TOML overrides."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 
 from labrram.analysis.crosssim_responses import crosssim_responses
-from labrram.analysis.sources import pulse_response_data
+from labrram.analysis.fit_report import FitReport
+from labrram.analysis.relaxation_model_fit import RetentionReads, fit_relaxation_model
+from labrram.analysis.sources import pulse_response_data, retention_data
 from labrram.analysis.step_model_fit import fit_step_model
 from labrram.analyze_cli import add_selection_arguments, parse_window, selection_of
 from labrram.db import open_database, resolve_database_url
-from labrram.errors import ParameterError
-from labrram.physics.presets import get_preset
+from labrram.errors import AnalysisError, ParameterError
+from labrram.physics.presets import ChipPreset, get_preset
 
 
 def parse_pulse(text: str, name: str) -> tuple[float, float]:
@@ -30,13 +32,24 @@ def parse_pulse(text: str, name: str) -> tuple[float, float]:
 
 def _fit(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset)
-    options = {
-        "window_s": "data" if args.window == "data" else parse_window(args.window),
-        "rounds": args.bootstrap,
-        "held_out": args.held_out,
-        "seed": args.seed,
-        "bins": args.bins,
-    }
+    common = {"rounds": args.bootstrap, "held_out": args.held_out, "seed": args.seed}
+    if args.part == "relaxation":
+        if args.crosssim:
+            raise ParameterError("crosssim", "CrossSim tables hold pulse steps, not retention reads")
+        fit = _relaxation(args, preset, common)
+    else:
+        window = "data" if args.window == "data" else parse_window(args.window)
+        fit = _steps(args, preset, dict(common, window_s=window, bins=args.bins))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(fit.to_toml())
+    print(fit.summary())
+    print(f"wrote {out}")
+    return 0
+
+
+def _steps(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitReport:
+    """The step model from CrossSim tables or from the database's pulse-train runs."""
     if args.crosssim:
         pulses = {
             "SET": parse_pulse(args.set_pulse, "set-pulse"),
@@ -47,34 +60,54 @@ def _fit(args: argparse.Namespace) -> int:
         folders = [Path(folder) for folder in args.crosssim]
         responses = crosssim_responses(folders, pulses)
         source = f"CrossSim tables in {os.path.commonpath(folders)}: " + ", ".join(f.name for f in folders)
-        fit = fit_step_model(responses, preset, source, replay=False, **options)
-    else:
-        url = resolve_database_url(args.database)
-        engine = open_database(url)
-        sourced = pulse_response_data(engine, selection_of(args))
-        source = f"database {engine.url.render_as_string(hide_password=True)}"
-        fit = fit_step_model(sourced.data, preset, source, **options)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(fit.to_toml())
-    print(fit.summary())
-    print(f"wrote {out}")
-    return 0
+        return fit_step_model(responses, preset, source, replay=False, **options)
+    engine = open_database(resolve_database_url(args.database))
+    sourced = pulse_response_data(engine, selection_of(args))
+    source = f"database {engine.url.render_as_string(hide_password=True)}"
+    return fit_step_model(sourced.data, preset, source, **options)
+
+
+def _relaxation(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitReport:
+    """The relaxation model from the database's retention reads at the preset's reference temperature."""
+    if args.window == "data":
+        raise ParameterError("window", "relaxation levels need the window LOW,HIGH (or the preset's)")
+    engine = open_database(resolve_database_url(args.database))
+    sourced = retention_data(engine, selection_of(args))
+    frame = sourced.data
+    if sourced.records == 0:
+        raise AnalysisError("no retention reads in the selection: nothing to fit")
+    reference_c = preset.parameters.reference_temperature_c
+    at_reference = frame["temperature_c"].isna() | ((frame["temperature_c"] - reference_c).abs() <= 5.0)
+    frame = frame[at_reference]
+    reads = RetentionReads.from_reads(
+        frame["device_key"].to_numpy(), frame["elapsed_s"].to_numpy(), frame["conductance_s"].to_numpy()
+    )
+    source = f"database {engine.url.render_as_string(hide_password=True)}"
+    return fit_relaxation_model(
+        reads, preset, source, sourced.runs, parse_window(args.window), levels=args.levels, **options
+    )
 
 
 def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> None:
     """``fit --preset NAME --out FILE`` from database runs or CrossSim tables."""
     parser = commands.add_parser(
         "fit",
-        help="fit a preset's step model to measured pulse responses (TOML overrides with provenance)",
+        help="fit a preset's step or relaxation model to measurements (TOML overrides with provenance)",
         description=(
             "Fits the step model (state shape, drive, per-pulse and device spreads, polarity memory) of a "
-            "preset to pulse-train runs in the database, or to CrossSim lookup tables; writes the overrides, "
-            "their bootstrap intervals and a held-out check as TOML that a bench file takes as "
-            "[sample] fitted = FILE."
+            "preset to pulse-train runs in the database or to CrossSim lookup tables (--part steps), or its "
+            "relaxation (level dependence, drift, t0, tails) to retention reads (--part relaxation); writes "
+            "the overrides, their bootstrap intervals and a held-out check as TOML that a bench file takes "
+            "as [sample] fitted = FILE."
         ),
     )
     parser.add_argument("--preset", required=True, help="the preset whose parameters are fitted")
+    parser.add_argument(
+        "--part",
+        choices=("steps", "relaxation"),
+        default="steps",
+        help="steps: the step model from pulse trains; relaxation: from retention reads (default: steps)",
+    )
     parser.add_argument("--out", required=True, help="TOML file to write")
     add_selection_arguments(parser, database_help, "every pulse-train run")
     parser.add_argument("--crosssim", nargs="+", metavar="DIR", help="fit CrossSim lookup tables instead")
@@ -89,5 +122,6 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
     parser.add_argument("--bootstrap", type=int, default=100, help="device resamples for the intervals (100)")
     parser.add_argument("--held-out", type=float, default=0.2, help="share of devices held out (0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, resamples and simulator")
-    parser.add_argument("--bins", type=int, default=10, help="progress bins across the window (10)")
+    parser.add_argument("--bins", type=int, default=10, help="steps: progress bins across the window (10)")
+    parser.add_argument("--levels", type=int, default=8, help="relaxation: levels across the window (8)")
     parser.set_defaults(handler=_fit)

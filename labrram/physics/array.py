@@ -150,7 +150,12 @@ class CrossbarArray:
         tilt_s = p.relaxation_drift_tilt_s
         for _ in range(steps):
             x = window_position(g, g_min, window)
-            shape = state_shape(x, p.relaxation_level_flatness) * relaxing
+            shape = (
+                state_shape(
+                    x, p.relaxation_level_flatness, p.relaxation_level_peak, p.relaxation_level_sharpness
+                )
+                * relaxing
+            )
             drift_s = p.relaxation_drift_s + tilt_s * (x - 1.0 / 3.0) if tilt_s else p.relaxation_drift_s
             step = relaxation_increment(
                 shape, d_tau / steps, drift_s, p.relaxation_spread_s, self._rng, p.relaxation_tail_dof

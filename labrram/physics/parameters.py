@@ -134,6 +134,9 @@ class DeviceParameters:
     relaxation_level_flatness: float = 0.0
     relaxation_drift_tilt_s: float = 0.0
     relaxation_tail_dof: float = 0.0
+    # Where the peaked strength x^a (1 - x)^b peaks and how sharply (a + b): 1/3 and 3 give (27/4) x (1-x)^2.
+    relaxation_level_peak: float = 1.0 / 3.0
+    relaxation_level_sharpness: float = 3.0
 
     def validated(self) -> DeviceParameters:
         """Return self after checking every value; raise ConfigError naming the first bad field."""
@@ -168,6 +171,10 @@ class DeviceParameters:
         for name in ("polarity_memory_depth", "relaxation_level_flatness"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(name, "must lie in [0, 1]")
+        if not 0 < self.relaxation_level_peak < 1:
+            raise ConfigError("relaxation_level_peak", "must lie in (0, 1): a place in the window")
+        if self.relaxation_level_sharpness <= 0:
+            raise ConfigError("relaxation_level_sharpness", "must be > 0")
         if self.relaxation_tail_dof and self.relaxation_tail_dof <= 2:
             raise ConfigError("relaxation_tail_dof", "must be 0 (normal) or above 2 (finite variance)")
         return self

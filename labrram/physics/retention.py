@@ -16,6 +16,8 @@ import numpy as np
 BOLTZMANN_EV_PER_K = 8.617333262e-5
 ZERO_CELSIUS_K = 273.15
 _SHAPE_NORMALIZATION = 27.0 / 4.0  # x (1 - x)^2 peaks at 4/27 for x = 1/3
+DEFAULT_PEAK = 1.0 / 3.0
+DEFAULT_SHARPNESS = 3.0
 MAX_LOG_TIME_STEP = 0.5  # in ln(1 + age / t0): the state-dependent strength is updated this often
 
 
@@ -37,10 +39,20 @@ def window_position(g_s: np.ndarray, g_min_s: np.ndarray, window_s: np.ndarray) 
     )  # np.clip costs 5x more on few devices
 
 
-def state_shape(x: np.ndarray, flatness: float = 0.0) -> np.ndarray:
-    """Relative strength of relaxation at window position ``x``: (27/4) x (1 - x)^2, 1 at x = 1/3, blended
-    with a level-independent strength 1 by ``flatness`` (1: the same spread at every level)."""
-    peaked = _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
+def state_shape(
+    x: np.ndarray,
+    flatness: float = 0.0,
+    peak: float = DEFAULT_PEAK,
+    sharpness: float = DEFAULT_SHARPNESS,
+) -> np.ndarray:
+    """Relative strength of relaxation at window position ``x``: x^a (1 - x)^b with a = peak sharpness and
+    b = (1 - peak) sharpness, 1 at x = peak ((27/4) x (1 - x)^2 by default), blended with a
+    level-independent strength 1 by ``flatness`` (1: the same spread at every level)."""
+    if peak == DEFAULT_PEAK and sharpness == DEFAULT_SHARPNESS:
+        peaked = _SHAPE_NORMALIZATION * x * (1.0 - x) ** 2
+    else:
+        a, b = peak * sharpness, (1.0 - peak) * sharpness
+        peaked = x**a * (1.0 - x) ** b / (peak**a * (1.0 - peak) ** b)
     return peaked if not flatness else (1.0 - flatness) * peaked + flatness
 
 

@@ -134,6 +134,23 @@ def test_flat_relaxation_spreads_every_level_alike():
     assert relaxation_change(peaked, 0.9).std() < 0.2 * expected_sd  # (27/4) 0.9 (0.1)^2 = 0.06
 
 
+def test_the_relaxation_peak_can_sit_anywhere_with_any_sharpness():
+    peak, sharpness = 0.2, 5.0
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters,
+        window_d2d=0.0,
+        relaxation_drift_s=0.0,
+        relaxation_level_peak=peak,
+        relaxation_level_sharpness=sharpness,
+    )
+    at_peak = relaxation_change(parameters, peak).std()
+    assert at_peak == pytest.approx(parameters.relaxation_spread_s * np.sqrt(0.4), rel=0.04)
+    a, b = peak * sharpness, (1 - peak) * sharpness
+    for x in (0.05, 0.5):
+        expected = x**a * (1 - x) ** b / (peak**a * (1 - peak) ** b)
+        assert relaxation_change(parameters, x).std() / at_peak == pytest.approx(expected, rel=0.06)
+
+
 def test_tilted_drift_can_be_positive_at_low_conductance():
     parameters = quiet(
         TIO2_PASSIVE_8X8.parameters,
@@ -172,6 +189,8 @@ def test_heavy_tailed_increments_are_student_t_with_unit_variance():
         ("polarity_memory_pulses", 0.0),
         ("relaxation_level_flatness", -0.1),
         ("relaxation_tail_dof", 1.5),
+        ("relaxation_level_peak", 1.0),
+        ("relaxation_level_sharpness", 0.0),
     ],
 )
 def test_out_of_range_step_and_relaxation_parameters_are_refused(name, value):
