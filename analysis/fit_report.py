@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy import stats
 
-from labrram.errors import AnalysisError
+from labrram.errors import AnalysisError, ConfigError
+from labrram.physics.parameters import DeviceParameters
+from labrram.physics.presets import ChipPreset
 
 NULL_REPLAYS = 49  # simulations of the held-out devices that calibrate the KS statistic
 KS_ALPHA = 0.02  # flagged at p <= 1/50: D above every one of the 49 null replays
@@ -96,6 +98,15 @@ def calibrated_check(
 def _rank_p(statistic: float, null: list[float] | np.ndarray) -> float:
     """Share of null statistics at least as large, counting the observed one among them."""
     return float((1 + np.sum(np.asarray(null) >= statistic)) / (1 + len(null)))
+
+
+def fitted_parameters(preset: ChipPreset, overrides: dict[str, float]) -> DeviceParameters:
+    """The preset's parameters with the fitted overrides; AnalysisError where a fitted value is invalid."""
+    try:
+        return preset.parameters.with_overrides(overrides)
+    except ConfigError as error:
+        problem = f"the fitted {error.key} is not a valid device parameter: {error.problem}"
+        raise AnalysisError(problem) from None
 
 
 def held_out_devices(device_id: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:

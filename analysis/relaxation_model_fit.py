@@ -25,8 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from labrram.analysis.fit_report import FitReport, HeldOutCheck, bootstrap, calibrated_check, held_out_devices
-from labrram.errors import AnalysisError, ConfigError
+from labrram.analysis.fit_report import (
+    FitReport,
+    HeldOutCheck,
+    bootstrap,
+    calibrated_check,
+    fitted_parameters,
+    held_out_devices,
+)
+from labrram.errors import AnalysisError
 from labrram.physics import ArrayKind, CrossbarArray, DeviceParameters
 from labrram.physics.presets import ChipPreset
 from labrram.physics.retention import (
@@ -125,12 +132,7 @@ def fit_relaxation_model(
     uncertainty = bootstrap(
         reads.device[fitting], lambda rows, device: fit(fitting[rows], device)[0], rounds, rng
     )
-    try:
-        parameters = preset.parameters.with_overrides(overrides)
-    except ConfigError as error:
-        raise AnalysisError(
-            f"the fitted {error.key} is not a valid device parameter: {error.problem}"
-        ) from None
+    parameters = fitted_parameters(preset, overrides)
     check = _held_out_check(reads.take(is_held), level[is_held], parameters, seed) if held.size else None
     if check is not None:
         flags += check.flags(lambda g: f"level {g['level']} at {g['time_s']:.3g} s")

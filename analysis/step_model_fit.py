@@ -14,10 +14,17 @@ import hashlib
 
 import numpy as np
 
-from labrram.analysis.fit_report import FitReport, HeldOutCheck, bootstrap, calibrated_check, held_out_devices
+from labrram.analysis.fit_report import (
+    FitReport,
+    HeldOutCheck,
+    bootstrap,
+    calibrated_check,
+    fitted_parameters,
+    held_out_devices,
+)
 from labrram.analysis.responses import PulseResponses
 from labrram.analysis.step_estimates import StepFit, Window, fit_steps
-from labrram.errors import AnalysisError, ConfigError
+from labrram.errors import AnalysisError
 from labrram.physics import ArrayKind, CrossbarArray, DeviceParameters
 from labrram.physics.presets import ChipPreset
 
@@ -63,12 +70,7 @@ def fit_step_model(
     fits = fit(fitting)
     overrides = _combined(fits, window_s)
     uncertainty = bootstrap(fitting.device_id, refit, rounds, rng)
-    try:
-        parameters = preset.parameters.with_overrides(overrides)
-    except ConfigError as error:
-        raise AnalysisError(
-            f"the fitted {error.key} is not a valid device parameter: {error.problem}"
-        ) from None
+    parameters = fitted_parameters(preset, overrides)
     # Measured pulse responses come from formed devices: the check's simulated devices start formed.
     formed = dataclasses.replace(parameters, virgin_fraction=0.0)
     check = (
