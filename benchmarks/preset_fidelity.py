@@ -5,7 +5,11 @@ the whole array back at the end, and compares the conductance change of each dev
 of devices programmed after it (simulated N pooled over a few neighbouring values) with the measured
 database in shared/data/drolet-tio2-xbar (REFERENCE.md's table). Prints simulated / measured ratios.
 
-    python benchmarks/preset_fidelity.py [--chips 6] [--data ../shared/data]
+With ``--blocks B``, B blocks of ``--chips`` chips each (different seeds): the simulated sd by N as the
+median and 5-95% range over blocks (how much a measurement on that many chips can vary), beside the
+measured sd with its bootstrap 95% interval.
+
+    python benchmarks/preset_fidelity.py [--chips 6] [--blocks 20] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ ORDERS = (1, 5, 10, 20, 30)
 POOL = {1: range(1, 3), 5: range(4, 7), 10: range(9, 12), 20: range(18, 23), 30: range(27, 34)}
 
 
-def simulate(chips: int, overrides: dict[str, float]) -> dict[int, np.ndarray]:
+def simulate(chips: int, overrides: dict[str, float], first_seed: int = 0) -> dict[int, np.ndarray]:
     """Disturbance samples (siemens) by N, pooled over ``chips`` simulated crossbars."""
     pooled: dict[int, list[float]] = {}
-    for seed in range(chips):
+    for seed in range(first_seed, first_seed + chips):
         config = parse_config(
             {
                 "bench": {"name": "fidelity", "seed": seed},
@@ -59,15 +63,50 @@ def summary(values: np.ndarray) -> tuple[float, float, float, float]:
     return micro.mean(), micro.std(ddof=1), np.percentile(micro, 5), np.percentile(micro, 95)
 
 
+def pooled_sd(samples: dict[int, np.ndarray], n: int) -> float:
+    """sd (uS) of the disturbance samples pooled over the N values around ``n``."""
+    return float(np.concatenate([samples[k] for k in POOL[n] if k in samples]).std(ddof=1) * 1e6)
+
+
+def bootstrap_sd(values: np.ndarray, rng: np.random.Generator, rounds: int = 1000) -> tuple[float, float]:
+    """95% interval (uS) of the sd of ``values`` over resamples."""
+    sds = [rng.choice(values, values.size).std(ddof=1) * 1e6 for _ in range(rounds)]
+    return float(np.percentile(sds, 2.5)), float(np.percentile(sds, 97.5))
+
+
+def blocks_table(blocks: int, chips: int, overrides: dict[str, float], real: dict[int, np.ndarray]) -> None:
+    """Simulated sd by N over blocks of chips beside the measured sd and its bootstrap interval."""
+    sds = np.array(
+        [[pooled_sd(simulate(chips, overrides, b * chips), n) for n in ORDERS] for b in range(blocks)]
+    )
+    rng = np.random.default_rng(0)
+    print(f"sd of dG (uS) by N: {blocks} blocks of {chips} chips (median, 5-95%) | measured (95% interval)")
+    for column, n in enumerate(ORDERS):
+        low, median, high = np.percentile(sds[:, column], [5, 50, 95])
+        line = f"N={n:<3} {median:6.1f} ({low:5.1f}-{high:5.1f})"
+        if n in real:
+            interval = bootstrap_sd(real[n], rng)
+            line += f"   {real[n].std(ddof=1) * 1e6:6.1f} ({interval[0]:5.1f}-{interval[1]:5.1f})"
+        print(line)
+    ratio = sds[:, -1] / sds[:, 0]
+    low, median, high = np.percentile(ratio, [5, 50, 95])
+    measured_ratio = real[30].std() / real[1].std() if 1 in real and 30 in real else float("nan")
+    print(f"sd(N=30) / sd(N=1): {median:.1f} ({low:.1f}-{high:.1f}); measured {measured_ratio:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chips", type=int, default=6)
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data")
+    parser.add_argument("--blocks", type=int, default=0, help="blocks of --chips chips for intervals")
     parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("PARAM", "VALUE"))
     args = parser.parse_args()
     overrides = {name: float(value) for name, value in args.set}
-    sim = simulate(args.chips, overrides)
     real = measured(args.data) if args.data.exists() else {}
+    if args.blocks:
+        blocks_table(args.blocks, args.chips, overrides, real)
+        return
+    sim = simulate(args.chips, overrides)
     print("N   sim mean/sd/p5/p95 (uS)            measured mean/sd/p5/p95 (uS)        sd ratio")
     for n in ORDERS:
         s = summary(np.concatenate([sim[k] for k in POOL[n]]))

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from labrram.analysis.crosssim_responses import crosssim_responses
 from labrram.analysis.fit_report import FitReport
+from labrram.analysis.read_noise_model_fit import ReadSeries, fit_read_noise_model
 from labrram.analysis.relaxation_model_fit import RetentionReads, fit_relaxation_model
 from labrram.analysis.sources import pulse_response_data, retention_data
 from labrram.analysis.step_model_fit import fit_step_model
 from labrram.analyze_cli import add_selection_arguments, parse_window, selection_of
 from labrram.db import open_database, resolve_database_url
+from labrram.db.columnar import record_table
 from labrram.errors import AnalysisError, ParameterError
 from labrram.physics.presets import ChipPreset, get_preset
 
@@ -33,10 +35,12 @@ def parse_pulse(text: str, name: str) -> tuple[float, float]:
 def _fit(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset)
     common = {"rounds": args.bootstrap, "held_out": args.held_out, "seed": args.seed}
+    if args.part != "steps" and args.crosssim:
+        raise ParameterError("crosssim", "CrossSim tables hold pulse steps, not reads")
     if args.part == "relaxation":
-        if args.crosssim:
-            raise ParameterError("crosssim", "CrossSim tables hold pulse steps, not retention reads")
         fit = _relaxation(args, preset, common)
+    elif args.part == "read-noise":
+        fit = _read_noise(args, preset, common)
     else:
         window = "data" if args.window == "data" else parse_window(args.window)
         fit = _steps(args, preset, dict(common, window_s=window, bins=args.bins))
@@ -65,6 +69,26 @@ def _steps(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitRe
     sourced = pulse_response_data(engine, selection_of(args))
     source = f"database {engine.url.render_as_string(hide_password=True)}"
     return fit_step_model(sourced.data, preset, source, **options)
+
+
+def _read_noise(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitReport:
+    """White and 1/f read noise from the database's read series (reads after each device's last pulse)."""
+    engine = open_database(resolve_database_url(args.database))
+    selection = selection_of(args)
+    reads = record_table(engine, "read", selection, columns=("run_id", "device_id", "t_s", "conductance_s"))
+    pulses = record_table(engine, "pulse", selection, columns=("run_id", "device_id", "t_s"))
+    if reads.num_rows == 0:
+        raise AnalysisError("no reads in the selection: nothing to fit")
+    read_frame, pulse_frame = reads.to_pandas(), pulses.to_pandas()
+    key = read_frame["run_id"].astype(str) + "/" + read_frame["device_id"].astype(str)
+    last_pulse = pulse_frame.groupby(["run_id", "device_id"])["t_s"].max()
+    last_pulse_s = {f"{run}/{device}": float(t) for (run, device), t in last_pulse.items()}
+    series = ReadSeries.from_reads(
+        key.to_numpy(), read_frame["t_s"].to_numpy(), read_frame["conductance_s"].to_numpy(), last_pulse_s
+    )
+    runs = tuple(sorted({int(r) for r in read_frame["run_id"]}))
+    source = f"database {engine.url.render_as_string(hide_password=True)}"
+    return fit_read_noise_model(series, preset, source, runs, **options)
 
 
 def _relaxation(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitReport:
@@ -96,7 +120,8 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
         description=(
             "Fits the step model (state shape, drive, per-pulse and device spreads, polarity memory) of a "
             "preset to pulse-train runs in the database or to CrossSim lookup tables (--part steps), or its "
-            "relaxation (level dependence, drift, t0, tails) to retention reads (--part relaxation); writes "
+            "relaxation (level dependence, drift, t0, tails) to retention reads (--part relaxation), or its "
+            "white and 1/f read noise to read series (--part read-noise); writes "
             "the overrides, their bootstrap intervals and a held-out check as TOML that a bench file takes "
             "as [sample] fitted = FILE."
         ),
@@ -104,9 +129,12 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
     parser.add_argument("--preset", required=True, help="the preset whose parameters are fitted")
     parser.add_argument(
         "--part",
-        choices=("steps", "relaxation"),
+        choices=("steps", "relaxation", "read-noise"),
         default="steps",
-        help="steps: the step model from pulse trains; relaxation: from retention reads (default: steps)",
+        help=(
+            "steps: the step model from pulse trains; relaxation: from retention reads; read-noise: white "
+            "and 1/f noise from read series (default: steps)"
+        ),
     )
     parser.add_argument("--out", required=True, help="TOML file to write")
     add_selection_arguments(parser, database_help, "every pulse-train run")

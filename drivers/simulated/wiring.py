@@ -360,7 +360,7 @@ class SimulatedWiring:
         crossbar = self.chip.arrays[array]
         currents = np.zeros(voltages.size)
         if driven.size:
-            currents[driven] = crossbar.noisy_cell_currents(driven, voltages.ravel()[driven])
+            currents[driven] = crossbar.noisy_cell_currents(driven, voltages.ravel()[driven], duration_s)
         grid = currents.reshape(voltages.shape)
         read = []
         for matrix_row in matrix_rows:

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from labrram.physics.fluctuations import Fluctuations
 from labrram.physics.parameters import ArrayKind, DeviceParameters
 from labrram.physics.population import (
     NOT_STUCK,
@@ -65,6 +66,21 @@ class CrossbarArray:
         # Compliance overshoot draws from a stream of its own: whether a limit is set (an SMU always
         # has one) does not shift the switching, read and relaxation noise of a seeded run.
         (self._compliance_rng,) = rng.spawn(1)
+        self._clock_s = 0.0  # time since the array was made (s), for the fluctuations reads see
+        self._fluctuations = None
+        if parameters.read_noise_flicker or (
+            parameters.read_noise_rtn_fraction and parameters.read_noise_rtn_amplitude
+        ):
+            # A stream of its own too: enabling fluctuations does not shift the other draws.
+            (self._fluctuation_rng,) = rng.spawn(1)
+            self._fluctuations = Fluctuations(
+                size,
+                parameters.read_noise_flicker,
+                parameters.read_noise_rtn_fraction,
+                parameters.read_noise_rtn_amplitude,
+                parameters.read_noise_rtn_rate_per_s,
+                self._fluctuation_rng,
+            )
         self._effective_age_s = 0.0
         self._programmed_at_s = np.zeros(size)
         self._evaluated_at_s = np.zeros(size)
@@ -104,6 +120,7 @@ class CrossbarArray:
         p = self.parameters
         factor = acceleration_factor(temperature_c, p.reference_temperature_c, p.activation_energy_ev)
         self._effective_age_s += seconds * factor
+        self._clock_s += seconds
 
     def conductance_s(self) -> np.ndarray:
         """Present (relaxed) conductance of every device as a rows x cols array: the true state."""
@@ -342,14 +359,21 @@ class CrossbarArray:
         adds a floor (read_noise_floor_a), white: integrating ``integration_s`` scales it by
         sqrt(read_noise_floor_integration_s / integration_s) when both are known.
         """
-        noisy = self.noisy_cell_currents(index, voltage_v)
+        noisy = self.noisy_cell_currents(index, voltage_v, integration_s)
         return float(noisy.sum() + self.noise_floor_sample_a(integration_s))
 
-    def noisy_cell_currents(self, index: Index, voltage_v: np.ndarray | float) -> np.ndarray:
+    def noisy_cell_currents(
+        self, index: Index, voltage_v: np.ndarray | float, integration_s: float | None = None
+    ) -> np.ndarray:
         """Each indexed device's current at its voltage with its own read noise (A), one draw per device:
-        the sense lines at both of its ends see the same draw."""
+        the sense lines at both of its ends see the same draw. With fluctuations, each device's 1/f and
+        telegraph deviation at the present time, averaged over ``integration_s``, multiplies it too."""
         currents = np.atleast_1d(self.cell_currents(index, voltage_v))
-        return currents * (1.0 + self.parameters.read_noise_rel * self._rng.standard_normal(currents.size))
+        noisy = currents * (1.0 + self.parameters.read_noise_rel * self._rng.standard_normal(currents.size))
+        if self._fluctuations is None:
+            return noisy
+        deviation = self._fluctuations.relative(index, self._clock_s, integration_s, self._fluctuation_rng)
+        return noisy * (1.0 + deviation)
 
     def noise_floor_sample_a(self, integration_s: float | None = None) -> float:
         """One draw of the measuring instrument's noise floor over ``integration_s`` (A)."""
@@ -360,7 +384,7 @@ class CrossbarArray:
     ) -> np.ndarray:
         """Each indexed device's current on a sense line of its own (parallel reads of independent
         devices): its read noise, then a noise floor draw each (A)."""
-        noisy = self.noisy_cell_currents(index, voltage_v)
+        noisy = self.noisy_cell_currents(index, voltage_v, integration_s)
         return noisy + self._noise_floor_a(integration_s) * self._rng.standard_normal(noisy.size)
 
     def _noise_floor_a(self, integration_s: float | None) -> float:

@@ -134,6 +134,13 @@ class DeviceParameters:
     relaxation_level_flatness: float = 0.0
     relaxation_drift_tilt_s: float = 0.0
     relaxation_tail_dof: float = 0.0
+    # Low-frequency fluctuations reads see (labrram.physics.fluctuations; 0: none, today's presets): 1/f
+    # noise whose relative power spectral density is read_noise_flicker^2 / f, and one telegraph
+    # fluctuator on a share of devices (relative amplitude and switching rate, log-normal across devices).
+    read_noise_flicker: float = 0.0
+    read_noise_rtn_fraction: float = 0.0
+    read_noise_rtn_amplitude: float = 0.0
+    read_noise_rtn_rate_per_s: float = 1.0
     # Where the peaked strength x^a (1 - x)^b peaks and how sharply (a + b): 1/3 and 3 give (27/4) x (1-x)^2.
     relaxation_level_peak: float = 1.0 / 3.0
     relaxation_level_sharpness: float = 3.0
@@ -168,7 +175,9 @@ class DeviceParameters:
         for name in ("set_state_exponent", "reset_state_exponent", "polarity_memory_pulses"):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be > 0")
-        for name in ("polarity_memory_depth", "relaxation_level_flatness"):
+        if self.read_noise_rtn_rate_per_s <= 0:
+            raise ConfigError("read_noise_rtn_rate_per_s", "must be > 0")
+        for name in ("polarity_memory_depth", "relaxation_level_flatness", "read_noise_rtn_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(name, "must lie in [0, 1]")
         if not 0 < self.relaxation_level_peak < 1:

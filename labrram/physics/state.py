@@ -2,10 +2,10 @@
 
 A chip is rebuilt from its bench file (same seed: the same devices); what a session changes is then
 written over it: every device's conductance, age bookkeeping, switching history, stuck and virgin
-flags, the chip's clock and temperature, and the random streams' positions, so the restored chip
-continues exactly where the saved one stopped. The file is an ``.npz`` (arrays, and JSON text for the
-streams; no pickle) holding a fingerprint of the chip's parameters and geometry: restoring onto a
-different chip is refused.
+flags, fluctuation states, the chip's clock and temperature, and the random streams' positions, so the
+restored chip continues exactly where the saved one stopped. The file is an ``.npz`` (arrays, and JSON
+text for the streams; no pickle) holding a fingerprint of the chip's parameters and geometry: restoring
+onto a different chip is refused.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ _ARRAY_FIELDS = (
     "_polarity_run",
 )
 _POPULATION_FIELDS = ("stuck", "stuck_conductance_s", "virgin")
+_FLUCTUATION_FIELDS = ("flicker", "read_at_s", "rtn_amplitude", "rtn_rate_per_s", "rtn_high")
 
 
 def fingerprint(chip: SimulatedChip) -> str:
@@ -57,10 +58,15 @@ def save_chip(chip: SimulatedChip, path: Path) -> None:
         for field in _POPULATION_FIELDS:
             content[f"{name}/population.{field}"] = getattr(array.population, field)
         content[f"{name}/_effective_age_s"] = np.array(array._effective_age_s)
+        content[f"{name}/_clock_s"] = np.array(array._clock_s)
         streams[name] = {
             "switching": array._rng.bit_generator.state,
             "compliance": array._compliance_rng.bit_generator.state,
         }
+        if array._fluctuations is not None:
+            for field in _FLUCTUATION_FIELDS:
+                content[f"{name}/fluctuations.{field}"] = getattr(array._fluctuations, field)
+            streams[name]["fluctuations"] = array._fluctuation_rng.bit_generator.state
     content["streams"] = np.array(json.dumps(streams))
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part.npz")
@@ -84,6 +90,11 @@ def load_chip(chip: SimulatedChip, path: Path) -> None:
             for field in _POPULATION_FIELDS:
                 setattr(array.population, field, saved[f"{name}/population.{field}"].copy())
             array._effective_age_s = float(saved[f"{name}/_effective_age_s"])
+            array._clock_s = float(saved[f"{name}/_clock_s"])
+            if array._fluctuations is not None:
+                for field in _FLUCTUATION_FIELDS:
+                    setattr(array._fluctuations, field, saved[f"{name}/fluctuations.{field}"].copy())
+                array._fluctuation_rng.bit_generator.state = streams[name]["fluctuations"]
             array._has_virgin = bool(array.population.virgin.any())
             array._rng.bit_generator.state = streams[name]["switching"]
             array._compliance_rng.bit_generator.state = streams[name]["compliance"]
