@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from labrram.analysis.crosssim_responses import crosssim_responses
+from labrram.analysis.disturbance_model_fit import fit_disturbance_model
 from labrram.analysis.fit_report import FitReport
 from labrram.analysis.read_noise_model_fit import ReadSeries, fit_read_noise_model
 from labrram.analysis.relaxation_model_fit import RetentionReads, fit_relaxation_model
-from labrram.analysis.sources import pulse_response_data, retention_data
+from labrram.analysis.sources import disturbance_data, pulse_response_data, retention_data
 from labrram.analysis.step_model_fit import fit_step_model
 from labrram.analyze_cli import add_selection_arguments, parse_window, selection_of
 from labrram.db import open_database, resolve_database_url
@@ -41,6 +42,8 @@ def _fit(args: argparse.Namespace) -> int:
         fit = _relaxation(args, preset, common)
     elif args.part == "read-noise":
         fit = _read_noise(args, preset, common)
+    elif args.part == "disturbance":
+        fit = _disturbance(args, preset)
     else:
         window = "data" if args.window == "data" else parse_window(args.window)
         fit = _steps(args, preset, dict(common, window_s=window, bins=args.bins))
@@ -69,6 +72,26 @@ def _steps(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitRe
     sourced = pulse_response_data(engine, selection_of(args))
     source = f"database {engine.url.render_as_string(hide_password=True)}"
     return fit_step_model(sourced.data, preset, source, **options)
+
+
+def _disturbance(args: argparse.Namespace, preset: ChipPreset) -> FitReport:
+    """V/3 disturbance by order from the database's disturbance results, by simulating the preset."""
+    engine = open_database(resolve_database_url(args.database))
+    sourced = disturbance_data(engine, selection_of(args))
+    if sourced.records == 0:
+        raise AnalysisError("no disturbance-by-order results in the selection: nothing to fit")
+    frame = sourced.data
+    source = f"database {engine.url.render_as_string(hide_password=True)}"
+    return fit_disturbance_model(
+        frame["n_after"].to_numpy(),
+        frame["delta_s"].to_numpy(),
+        preset,
+        source,
+        sourced.runs,
+        chips=args.chips,
+        blocks=args.blocks,
+        seed=args.seed,
+    )
 
 
 def _read_noise(args: argparse.Namespace, preset: ChipPreset, options: dict) -> FitReport:
@@ -121,7 +144,8 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
             "Fits the step model (state shape, drive, per-pulse and device spreads, polarity memory) of a "
             "preset to pulse-train runs in the database or to CrossSim lookup tables (--part steps), or its "
             "relaxation (level dependence, drift, t0, tails) to retention reads (--part relaxation), or its "
-            "white and 1/f read noise to read series (--part read-noise); writes "
+            "white and 1/f read noise to read series (--part read-noise), or a passive preset's V/3 "
+            "disturbance by order to measured disturbance by simulating it (--part disturbance); writes "
             "the overrides, their bootstrap intervals and a held-out check as TOML that a bench file takes "
             "as [sample] fitted = FILE."
         ),
@@ -129,11 +153,12 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
     parser.add_argument("--preset", required=True, help="the preset whose parameters are fitted")
     parser.add_argument(
         "--part",
-        choices=("steps", "relaxation", "read-noise"),
+        choices=("steps", "relaxation", "read-noise", "disturbance"),
         default="steps",
         help=(
             "steps: the step model from pulse trains; relaxation: from retention reads; read-noise: white "
-            "and 1/f noise from read series (default: steps)"
+            "and 1/f noise from read series; disturbance: V/3 disturbance by order, by simulation "
+            "(default: steps)"
         ),
     )
     parser.add_argument("--out", required=True, help="TOML file to write")
@@ -152,4 +177,10 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, resamples and simulator")
     parser.add_argument("--bins", type=int, default=10, help="steps: progress bins across the window (10)")
     parser.add_argument("--levels", type=int, default=8, help="relaxation: levels across the window (8)")
+    parser.add_argument(
+        "--chips", type=int, default=12, help="disturbance: simulated chips per grid point (12)"
+    )
+    parser.add_argument(
+        "--blocks", type=int, default=5, help="disturbance: blocks of chips for the ranges (5)"
+    )
     parser.set_defaults(handler=_fit)
