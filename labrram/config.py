@@ -14,7 +14,7 @@ Layout::
     preset = "tio2-passive-8x8"       # see labrram.physics.PRESETS
     temperature_c = 25.0
 
-    fitted = "fit.toml"               # optional: overrides written by `labrram fit` (beside this file)
+    fitted = ["steps.toml", "relaxation.toml"]   # optional: `labrram fit` files (beside this file)
 
     [sample.overrides]                # any DeviceParameters field (over the fitted ones)
     read_noise_rel = 0.002
@@ -380,11 +380,10 @@ def _sample(sample: Mapping[str, Any], folder: Path) -> SampleConfig:
     overrides = sample.get("overrides", {})
     if not isinstance(overrides, Mapping):
         raise ConfigError("sample.overrides", "must be a table of parameter = value")
-    if "fitted" in sample:
-        fitted = _fitted_overrides(folder / _string(sample, "fitted", "sample."), preset)
-        parameters = preset.parameters.with_overrides(fitted, key_prefix="sample.fitted.")
-    else:
-        parameters = preset.parameters
+    parameters = preset.parameters
+    for path in _fitted_files(sample.get("fitted", [])):
+        fitted = _fitted_overrides(folder / path, preset)
+        parameters = parameters.with_overrides(fitted, key_prefix="sample.fitted.")
     parameters = parameters.with_overrides(overrides, key_prefix="sample.overrides.")
     temperature_c = sample.get("temperature_c", 25.0)
     if not _is_number(temperature_c) or temperature_c <= -273.15:
@@ -403,6 +402,14 @@ def _sample(sample: Mapping[str, Any], folder: Path) -> SampleConfig:
         arrays=arrays,
         temperature_c=float(temperature_c),
     )
+
+
+def _fitted_files(value: Any) -> list[str]:
+    """``fitted``: one file name or a list of them (each fit part writes its own; later ones win)."""
+    files = [value] if isinstance(value, str) else value
+    if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+        raise ConfigError("sample.fitted", f"must be a file name or a list of file names, got {value!r}")
+    return files
 
 
 def _fitted_overrides(path: Path, preset: ChipPreset) -> Mapping[str, Any]:

@@ -68,6 +68,13 @@ def test_a_fitted_file_is_read_beside_the_bench_file_and_checked(tmp_path):
     assert config.sample.parameters.set_c2c == 0.2
     with pytest.raises(ConfigError, match=r"sample\.fitted"):
         parse_config(minimal(sample={"fitted": "missing.toml"}), tmp_path)
+    (tmp_path / "more.toml").write_text(
+        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = 0.3\nreset_c2c = 0.4\n'
+    )
+    both = parse_config(minimal(sample={"fitted": ["fit.toml", "more.toml"]}), tmp_path).sample.parameters
+    assert (both.set_c2c, both.reset_c2c) == (0.3, 0.4)  # each part's file in turn, later ones win
+    with pytest.raises(ConfigError, match="a list of file names"):
+        parse_config(minimal(sample={"fitted": ["fit.toml", 3]}), tmp_path)
     (tmp_path / "bad.toml").write_text(
         '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = -1\n'
     )
