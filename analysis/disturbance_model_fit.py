@@ -8,11 +8,12 @@ quarters of the window, each device to its full pulse budget) and their disturba
 compared with the measured one (log ratios at N = 1, 5, 10, 20, 30, neighbouring N pooled). The spread
 is the robust sd (interquartile range / 1.349): a few very sensitive devices (a ramp top whose V/3
 crosses their threshold) make the plain sd of a few simulated chips swing by several times. The search
-is a grid over two knobs: a shift of both switching thresholds (the V/3 margin: how far a later
-device's ramp top reaches past them) and a scale of the relaxation spread (the floor at small N).
-Simulated figures vary from chip to chip; the report gives, at the preset and at the fit, their 5-95%
-range over blocks of chips beside the measured spread's bootstrap interval, and flags the orders where
-they are apart.
+is a grid over the soft onset below threshold (`subthreshold_fraction`, `subthreshold_slope_v`: how
+strongly and how far below its threshold a half-selected device still creeps, which reaches the bulk
+of the devices rather than the few whose threshold V/3 crosses) and a scale of the relaxation spread
+(the floor at small N). Simulated figures vary from chip to chip; the report gives, at the preset and
+at the fit, their 5-95% range over blocks of chips beside the measured spread's bootstrap interval, and
+flags the orders where they are apart.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from labrram.procedures.tuning import AlibartSettings
 
 ORDERS = (1, 5, 10, 20, 30)
 POOL = {1: range(1, 3), 5: range(4, 7), 10: range(9, 12), 20: range(18, 23), 30: range(27, 34)}
-THRESHOLD_SHIFTS_V = (-0.06, -0.03, 0.0, 0.03)
-SPREAD_SCALES = (0.5, 1.0, 2.0, 3.0)
+# The grid: the soft onset below threshold (how strongly, how far down), and the relaxation spread as a
+# multiple of the preset's (the floor at small N).
+SUBTHRESHOLD_FRACTIONS = (0.0, 0.3, 1.0)
+SUBTHRESHOLD_SLOPES_V = (0.05, 0.1, 0.15)
+SPREAD_SCALES = (1.0, 2.0)
 BOOTSTRAP_ROUNDS = 1000
 IQR_PER_SD = 1.349
 MEDIAN_FACTOR = 1.5  # a fitted median further than this factor from the measured spread is flagged
@@ -91,11 +95,12 @@ def fit_disturbance_model(
     runs: tuple[int, ...] = (),
     chips: int = 12,
     blocks: int = 5,
-    threshold_shifts_v: tuple[float, ...] = THRESHOLD_SHIFTS_V,
+    fractions: tuple[float, ...] = SUBTHRESHOLD_FRACTIONS,
+    slopes_v: tuple[float, ...] = SUBTHRESHOLD_SLOPES_V,
     spread_scales: tuple[float, ...] = SPREAD_SCALES,
     seed: int = 0,
 ) -> FitReport:
-    """The grid point whose simulated sd by order comes nearest the measured one (log ratios)."""
+    """The grid point whose simulated spread by order comes nearest the measured one (log ratios)."""
     if preset.kind is not ArrayKind.PASSIVE:
         raise AnalysisError(
             f"{preset.name} is not a passive array: its devices see no half-select disturbance"
@@ -107,10 +112,10 @@ def fit_disturbance_model(
         raise AnalysisError(f"no measured disturbance at N = {missing}: the fit compares N = {list(ORDERS)}")
     p = preset.parameters
 
-    def overrides_of(shift_v: float, scale: float) -> dict[str, float]:
+    def overrides_of(fraction: float, slope_v: float, scale: float) -> dict[str, float]:
         return {
-            "set_threshold_v": p.set_threshold_v + shift_v,
-            "reset_threshold_v": p.reset_threshold_v + shift_v,
+            "subthreshold_fraction": fraction,
+            "subthreshold_slope_v": slope_v,
             "relaxation_spread_s": p.relaxation_spread_s * scale,
         }
 
@@ -118,16 +123,25 @@ def fit_disturbance_model(
         simulated = sd_by_order(*simulate_disturbance(preset, overrides, chips, seed))
         return float(np.nansum(np.log(simulated / measured) ** 2))
 
-    grid = list(itertools.product(threshold_shifts_v, spread_scales))
+    # Without a soft onset its slope does nothing: one slope for fraction 0.
+    grid = [
+        (f, s, c)
+        for f, s, c in itertools.product(fractions, slopes_v, spread_scales)
+        if f or s == slopes_v[0]
+    ]
     scores = [mismatch(overrides_of(*point)) for point in grid]
     best = grid[int(np.argmin(scores))]
     overrides = overrides_of(*best)
     flags = []
-    if best[0] in (min(threshold_shifts_v), max(threshold_shifts_v)) or best[1] in (
-        min(spread_scales),
-        max(spread_scales),
-    ):
-        flags.append(f"the best grid point (shift {best[0]:+g} V, spread x{best[1]:g}) is on the grid's edge")
+    edges = [
+        name
+        for name, value, values in zip(
+            ("fraction", "slope", "spread"), best, (fractions, slopes_v, spread_scales), strict=True
+        )
+        if len(values) > 1 and value in (min(values), max(values)) and (name != "slope" or best[0])
+    ]
+    if edges:
+        flags.append(f"the best grid point is on the grid's edge in {', '.join(edges)}: {best}")
     rng = np.random.default_rng(seed)
     intervals = [_bootstrap_sd(delta_s[np.isin(n_after, list(POOL[n]))], rng) for n in ORDERS]
     at_preset = _over_blocks(preset, {}, chips, blocks, seed)
@@ -173,8 +187,8 @@ def fit_disturbance_model(
         tables={
             "sd_by_order": table,
             "grid": [
-                {"threshold_shift_v": s, "spread_scale": c, "mismatch": m}
-                for (s, c), m in zip(grid, scores, strict=True)
+                {"subthreshold_fraction": f, "subthreshold_slope_v": s, "spread_scale": c, "mismatch": m}
+                for (f, s, c), m in zip(grid, scores, strict=True)
             ],
         },
         flags=flags,

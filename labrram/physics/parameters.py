@@ -110,6 +110,13 @@ class DeviceParameters:
     # temperature (0 eV: switching does not depend on temperature, today's presets).
     switching_activation_energy_ev: float = 0.0
 
+    # Soft onset below the threshold: the drive is rate (expm1(max(od, 0) / slope) + fraction
+    # exp(min(od, 0) / subthreshold_slope_v)), od = |V| - V_th, so a device a little below its threshold
+    # still creeps (half-selected cells of the bulk, not only those whose threshold V/3 crosses); it
+    # acts down to SUBTHRESHOLD_REACH slopes below the threshold (0: a hard threshold, today's presets).
+    subthreshold_fraction: float = 0.0
+    subthreshold_slope_v: float = 0.05
+
     # State dependence of the mean step (defaults: today's exponential approach to the virtual bound).
     # The step toward a bound is (bound - G) u^(exponent - 1) exp(growth x) times the drive's fraction,
     # with u = (bound - G) / (bound - far edge) and x the progress across the window from the far edge:
@@ -172,7 +179,12 @@ class DeviceParameters:
                 raise ConfigError(name, "must be > 0")
         if self.endurance_cycles < 1:
             raise ConfigError("endurance_cycles", "must be >= 1")
-        for name in ("set_state_exponent", "reset_state_exponent", "polarity_memory_pulses"):
+        for name in (
+            "set_state_exponent",
+            "reset_state_exponent",
+            "polarity_memory_pulses",
+            "subthreshold_slope_v",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be > 0")
         if self.read_noise_rtn_rate_per_s <= 0:

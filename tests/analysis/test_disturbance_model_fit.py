@@ -25,7 +25,7 @@ def test_the_match_finds_the_relaxation_spread_the_data_were_simulated_with():
         "simulated truth",
         chips=3,
         blocks=1,
-        threshold_shifts_v=(0.0,),
+        fractions=(0.0,),
         spread_scales=(1.0, 2.0),
     )
     assert fit.overrides["relaxation_spread_s"] == pytest.approx(truth["relaxation_spread_s"])

@@ -102,6 +102,22 @@ def test_steps_after_a_polarity_reversal_recover_with_the_memory_length():
     assert step(1.5) / steady == pytest.approx(1 - depth, rel=1e-4)  # back to SET: a reversal again
 
 
+def test_a_soft_onset_lets_devices_creep_below_threshold_and_nothing_beyond_its_reach():
+    fraction, slope_v = 0.3, 0.05
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters, subthreshold_fraction=fraction, subthreshold_slope_v=slope_v, **UNIFORM
+    )
+    threshold_v = parameters.set_threshold_v
+    below = steps_at(parameters, 0.5, threshold_v - 0.05).mean()
+    further = steps_at(parameters, 0.5, threshold_v - 0.15).mean()
+    assert below / further == pytest.approx(np.exp(0.10 / slope_v), rel=1e-3)  # exp(od / slope) below
+    under, over = (steps_at(parameters, 0.5, threshold_v + d).mean() for d in (-1e-7, 1e-7))
+    assert over == pytest.approx(under, rel=1e-3)  # continuous through the threshold
+    assert np.all(steps_at(parameters, 0.5, threshold_v - 5.01 * slope_v) == 0)  # beyond the reach
+    hard = quiet(TIO2_PASSIVE_8X8.parameters, **UNIFORM)
+    assert np.all(steps_at(hard, 0.5, threshold_v - 0.05) == 0)
+
+
 def test_defaults_leave_the_exponential_approach_unchanged():
     plain = quiet(TIO2_PASSIVE_8X8.parameters)
     explicit = quiet(
@@ -191,6 +207,7 @@ def test_heavy_tailed_increments_are_student_t_with_unit_variance():
         ("relaxation_tail_dof", 1.5),
         ("relaxation_level_peak", 1.0),
         ("relaxation_level_sharpness", 0.0),
+        ("subthreshold_slope_v", 0.0),
     ],
 )
 def test_out_of_range_step_and_relaxation_parameters_are_refused(name, value):
