@@ -139,7 +139,7 @@ def test_fit_writes_overrides_that_a_bench_file_takes(measured, tmp_path, capsys
     command = ["fit", "--preset", "tio2-passive-8x8", "--database", measured, "--out", str(out)]
     assert main([*command, "--window", "data", "--bootstrap", "20"]) == 0
     printed = capsys.readouterr().out
-    assert "tio2-passive-8x8@1 (steps) fitted to 4 devices" in printed and "set_state_exponent" in printed
+    assert "tio2-passive-8x8@2 (steps) fitted to 4 devices" in printed and "set_state_exponent" in printed
     bench = tmp_path / "bench.toml"
     bench.write_text(
         '[bench]\nname = "b"\n[sample]\nchip = "c"\npreset = "tio2-passive-8x8"\nfitted = "fit.toml"\n'

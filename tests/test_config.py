@@ -52,31 +52,33 @@ def test_overrides_replace_preset_values():
     assert config.sample.parameters.read_noise_rel == 0.02
 
 
-def test_a_pinned_preset_version_is_the_same_technology_as_the_bare_name_today():
+def test_a_bare_preset_name_is_the_newest_version_and_a_pinned_one_stays():
     pinned = parse_config(minimal(sample={"preset": "tio2-passive-8x8@1"})).sample
-    assert pinned.preset is parse_config(minimal()).sample.preset
-    assert pinned.preset.pinned_name == "tio2-passive-8x8@1"
-    with pytest.raises(ConfigError, match="tio2-passive-8x8@1"):  # the error lists the known versions
-        parse_config(minimal(sample={"preset": "tio2-passive-8x8@2"}))
+    newest = parse_config(minimal()).sample
+    assert (pinned.preset.version, newest.preset.version) == (1, 2)
+    assert pinned.parameters.subthreshold_fraction == 0 and newest.parameters.subthreshold_fraction > 0
+    assert pinned.technology == newest.technology == "tio2-passive-8x8"
+    with pytest.raises(ConfigError, match="tio2-passive-8x8@2"):  # the error lists the known versions
+        parse_config(minimal(sample={"preset": "tio2-passive-8x8@3"}))
 
 
 def test_a_fitted_file_is_read_beside_the_bench_file_and_checked(tmp_path):
     (tmp_path / "fit.toml").write_text(
-        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = 0.2\n'
+        '[sample]\npreset = "tio2-passive-8x8@2"\n[sample.overrides]\nset_c2c = 0.2\n'
     )
     config = parse_config(minimal(sample={"fitted": "fit.toml"}), tmp_path)
     assert config.sample.parameters.set_c2c == 0.2
     with pytest.raises(ConfigError, match=r"sample\.fitted"):
         parse_config(minimal(sample={"fitted": "missing.toml"}), tmp_path)
     (tmp_path / "more.toml").write_text(
-        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = 0.3\nreset_c2c = 0.4\n'
+        '[sample]\npreset = "tio2-passive-8x8@2"\n[sample.overrides]\nset_c2c = 0.3\nreset_c2c = 0.4\n'
     )
     both = parse_config(minimal(sample={"fitted": ["fit.toml", "more.toml"]}), tmp_path).sample.parameters
     assert (both.set_c2c, both.reset_c2c) == (0.3, 0.4)  # each part's file in turn, later ones win
     with pytest.raises(ConfigError, match="a list of file names"):
         parse_config(minimal(sample={"fitted": ["fit.toml", 3]}), tmp_path)
     (tmp_path / "bad.toml").write_text(
-        '[sample]\npreset = "tio2-passive-8x8@1"\n[sample.overrides]\nset_c2c = -1\n'
+        '[sample]\npreset = "tio2-passive-8x8@2"\n[sample.overrides]\nset_c2c = -1\n'
     )
     with pytest.raises(ConfigError, match=r"sample\.fitted\.set_c2c"):
         parse_config(minimal(sample={"fitted": "bad.toml"}), tmp_path)

@@ -34,8 +34,9 @@ Index = np.ndarray | slice
 
 # A pulse counts as a switching event (endurance, relaxation restart) above this share of the window.
 SWITCHING_EVENT_FRACTION = 0.01
-# With a soft onset, devices act down to this many sub-threshold slopes below their threshold.
-SUBTHRESHOLD_REACH = 5.0
+# With a soft onset, devices creep down to this share of their threshold and not below: half-selected
+# cells under V/2 or V/3 of a programming pulse do, a read at a small share of the threshold does not.
+SUBTHRESHOLD_FLOOR = 0.5
 # Pulses of one polarity counted since a reversal (more is steady state, where memory has faded).
 _POLARITY_RUN_CAP = 1_000_000
 
@@ -107,11 +108,10 @@ class CrossbarArray:
             np.any(self._state_exponent != 1.0) or np.any(self._state_growth) or np.any(self._c2c_growth)
         )
         # How far below its threshold a device still acts (0 with a hard threshold).
-        self._reach_v = (
-            SUBTHRESHOLD_REACH * parameters.subthreshold_slope_v if parameters.subthreshold_fraction else 0.0
-        )
-        self.min_switching_voltage_v = (
-            float(min(pop.set_threshold_v.min(), pop.reset_threshold_v.min())) - self._reach_v
+        # The share of its threshold down to which a device acts (1: a hard threshold).
+        self._onset = SUBTHRESHOLD_FLOOR if parameters.subthreshold_fraction else 1.0
+        self.min_switching_voltage_v = self._onset * float(
+            min(pop.set_threshold_v.min(), pop.reset_threshold_v.min())
         )
         self.temperature_c = parameters.reference_temperature_c  # the chip keeps it up to date
 
@@ -211,7 +211,7 @@ class CrossbarArray:
             v = np.broadcast_to(v, shape)
         positive = v > 0
         threshold = np.where(positive, pop.set_threshold_v[index], pop.reset_threshold_v[index])
-        acting = np.abs(v) > (threshold - self._reach_v if self._reach_v else threshold)
+        acting = np.abs(v) > (threshold * self._onset if self._onset < 1 else threshold)
         if self._has_virgin:
             acting |= pop.virgin[index] & (v >= pop.forming_voltage_v[index])
         limit = None if compliance_a is None else np.asarray(compliance_a, dtype=float)
@@ -248,7 +248,7 @@ class CrossbarArray:
         overdrive = np.maximum(np.abs(v) - threshold, 0.0)
         noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
         drive_per_s = rate * np.expm1(overdrive / slope) * noise
-        if self._reach_v:
+        if self._onset < 1:
             below = np.minimum(np.abs(v) - threshold, 0.0)
             drive_per_s += rate * p.subthreshold_fraction * np.exp(below / p.subthreshold_slope_v) * noise
         if p.switching_activation_energy_ev:
@@ -348,7 +348,7 @@ class CrossbarArray:
     def lowest_switching_v(self) -> float:
         """The smallest voltage magnitude at which any device may change (below it nothing happens)."""
         pop = self.population
-        lowest = min(float(pop.set_threshold_v.min()), float(pop.reset_threshold_v.min())) - self._reach_v
+        lowest = self._onset * min(float(pop.set_threshold_v.min()), float(pop.reset_threshold_v.min()))
         if self._has_virgin:
             lowest = min(lowest, float(pop.forming_voltage_v.min()))
         return lowest

@@ -113,7 +113,7 @@ class DeviceParameters:
     # Soft onset below the threshold: the drive is rate (expm1(max(od, 0) / slope) + fraction
     # exp(min(od, 0) / subthreshold_slope_v)), od = |V| - V_th, so a device a little below its threshold
     # still creeps (half-selected cells of the bulk, not only those whose threshold V/3 crosses); it
-    # acts down to SUBTHRESHOLD_REACH slopes below the threshold (0: a hard threshold, today's presets).
+    # acts down to half its threshold (SUBTHRESHOLD_FLOOR), not at reads (0: a hard threshold, version 1).
     subthreshold_fraction: float = 0.0
     subthreshold_slope_v: float = 0.05
 

@@ -158,14 +158,16 @@ def test_the_fit_file_is_toml_that_a_bench_file_takes(truth, tmp_path):
     assert written["check"]["held_out_p_value"] == pytest.approx(fit.check.p_value)
     bench = tmp_path / "bench.toml"
     bench.write_text(
-        '[bench]\nname = "b"\n[sample]\nchip = "c"\npreset = "tio2-passive-8x8"\nfitted = "fit.toml"\n'
+        '[bench]\nname = "b"\n[sample]\nchip = "c"\npreset = "tio2-passive-8x8@1"\nfitted = "fit.toml"\n'
         "[sample.overrides]\nset_c2c = 0.123\n"
     )
     parameters = load_config(bench).sample.parameters
     assert parameters.polarity_memory_depth == pytest.approx(fit.overrides["polarity_memory_depth"])
     assert parameters.set_c2c == 0.123  # the bench file's own overrides come last
-    bench.write_text(bench.read_text().replace('"tio2-passive-8x8"', '"hfo2-1t1r"'))
-    with pytest.raises(ConfigError, match="fitted to preset 'tio2-passive-8x8@1'"):
+    bench.write_text(bench.read_text().replace('"tio2-passive-8x8@1"', '"tio2-passive-8x8"'))
+    with pytest.raises(
+        ConfigError, match="fitted to preset 'tio2-passive-8x8@1', not to 'tio2-passive-8x8@2'"
+    ):
         load_config(bench)
 
 

@@ -15,7 +15,10 @@ def bench_with(overrides: dict[str, float]):
             "bench": {"name": "dc", "seed": 2, "read_duration_s": 1e-4},
             "sample": {
                 "chip": "dc-chip",
-                "preset": "tio2-passive-8x8",
+                # Version 1: version 2's doubled relaxation spread moves a just-formed cell by ~2% between
+                # the emulator's compliance solution (on the last evaluated conductances) and the read, so a
+                # held current sits up to 2% under the limit; this test is about the SMU's DC behaviour.
+                "preset": "tio2-passive-8x8@1",
                 "overrides": {"stuck_hrs_fraction": 0.0, "stuck_lrs_fraction": 0.0, **overrides},
                 "arrays": [{"name": "A1", "rows": 4, "cols": 4}],
             },

@@ -8,7 +8,7 @@ import pytest
 
 from labrram.physics import HFO2_1T1R, TIO2_PASSIVE_8X8
 from labrram.physics.array import CrossbarArray
-from labrram.physics.presets import get_preset
+from labrram.physics.presets import TIO2_PASSIVE_8X8_V2, get_preset
 
 RECORDED_S = {
     "tio2-passive-8x8@1": [
@@ -37,6 +37,7 @@ def test_version_one_reproduces_its_recorded_states(name):
     np.testing.assert_allclose(read_s, RECORDED_S[name], rtol=1e-9)
 
 
-def test_the_bare_names_are_version_one_today():
-    assert get_preset("tio2-passive-8x8") is TIO2_PASSIVE_8X8 and TIO2_PASSIVE_8X8.version == 1
+def test_a_bare_name_is_the_newest_version():
+    assert get_preset("tio2-passive-8x8") is TIO2_PASSIVE_8X8_V2 and TIO2_PASSIVE_8X8_V2.version == 2
+    assert get_preset("tio2-passive-8x8@1") is TIO2_PASSIVE_8X8 and TIO2_PASSIVE_8X8.version == 1
     assert get_preset("hfo2-1t1r") is HFO2_1T1R and HFO2_1T1R.version == 1
