@@ -97,6 +97,11 @@ def fit_step_model(
             "mean_step": [{"kind": k, **row} for k, f in fits.items() for row in f.bins],
             "after_reversal": [{"kind": k, **row} for k, f in fits.items() for row in f.memory],
             "shape_error": [{"kind": k, "rms_relative_error": f.shape_rms_error} for k, f in fits.items()],
+            "drive": [
+                {"kind": k, "amplitude_v": a, "width_s": w, "drive_per_s": d}
+                for k, f in fits.items()
+                for (a, w), d in f.drive_per_s.items()
+            ],
         },
         flags=flags,
     )

@@ -156,6 +156,8 @@ def test_the_fit_file_is_toml_that_a_bench_file_takes(truth, tmp_path):
     assert written["sample"]["preset"] == "tio2-passive-8x8@1"
     assert len(written["check"]["held_out"]) == len(fit.check.groups)
     assert written["check"]["held_out_p_value"] == pytest.approx(fit.check.p_value)
+    drives = {(row["kind"], row["amplitude_v"]): row["drive_per_s"] for row in written["check"]["drive"]}
+    assert drives[("SET", 1.5)] > drives[("SET", 1.4)] > drives[("SET", 1.3)] > 0  # the drive grows with V
     bench = tmp_path / "bench.toml"
     bench.write_text(
         '[bench]\nname = "b"\n[sample]\nchip = "c"\npreset = "tio2-passive-8x8@1"\nfitted = "fit.toml"\n'
