@@ -147,7 +147,7 @@ def add_fit_parser(commands: argparse._SubParsersAction, database_help: str) -> 
             "white and 1/f read noise to read series (--part read-noise), or a passive preset's V/3 "
             "disturbance by order to measured disturbance by simulating it (--part disturbance); writes "
             "the overrides, their bootstrap intervals and a held-out check as TOML that a bench file takes "
-            "as [sample] fitted = FILE."
+            "as [sample] fitted = FILE (or a list of files, one per part)."
         ),
     )
     parser.add_argument("--preset", required=True, help="the preset whose parameters are fitted")
