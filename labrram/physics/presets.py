@@ -175,7 +175,7 @@ HFO2_1T1R = ChipPreset(
 # Version 2: seed 002's V/3 disturbance by order refitted (labrram fit --part disturbance on the Drolet
 # database, 12 chips per grid point, 5 blocks of 12 chips for the ranges): a soft onset below threshold
 # and twice the relaxation spread. Robust sd (IQR/1.349) of dG at N = 1/5/10/20/30 later devices, median
-# over blocks: 3.4/5.5/7.8/15.7/18.1 uS against the measured 3.6/5.2/7.7/12.3/20.0 uS (version 1:
+# over blocks: 4.0/4.7/7.0/14.3/18.7 uS against the measured 3.6/5.2/7.7/12.3/20.0 uS (version 1:
 # 2.2/2.5/3.2/5.9/6.8 uS, its bulk disturbed too little and too flatly).
 TIO2_PASSIVE_8X8_V2 = dataclasses.replace(
     TIO2_PASSIVE_8X8,
