@@ -10,7 +10,7 @@ With ``--blocks B``, B blocks of ``--chips`` chips each (different seeds): the s
 median and 5-95% range over blocks (how much a measurement on that many chips can vary), beside the
 measured sd with its bootstrap 95% interval.
 
-    python benchmarks/preset_fidelity.py [--chips 6] [--blocks 20] [--data ../shared/data]
+    python benchmarks/preset_fidelity.py [--chips 6] [--blocks 20] [--preset NAME@N] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ ORDERS = (1, 5, 10, 20, 30)
 POOL = {1: range(1, 3), 5: range(4, 7), 10: range(9, 12), 20: range(18, 23), 30: range(27, 34)}
 
 
-def simulate(chips: int, overrides: dict[str, float], first_seed: int = 0) -> dict[int, np.ndarray]:
+def simulate(
+    chips: int, overrides: dict[str, float], first_seed: int = 0, preset: str = "tio2-passive-8x8"
+) -> dict[int, np.ndarray]:
     """Disturbance samples (siemens) by N, pooled over ``chips`` simulated crossbars."""
     pooled: dict[int, list[float]] = {}
     for seed in range(first_seed, first_seed + chips):
@@ -38,7 +40,7 @@ def simulate(chips: int, overrides: dict[str, float], first_seed: int = 0) -> di
                 "bench": {"name": "fidelity", "seed": seed},
                 "sample": {
                     "chip": f"c{seed}",
-                    "preset": "tio2-passive-8x8",
+                    "preset": preset,
                     "overrides": overrides,
                 },
             }
@@ -78,10 +80,12 @@ def bootstrap_sd(values: np.ndarray, rng: np.random.Generator, rounds: int = 100
     return float(np.percentile(sds, 2.5)), float(np.percentile(sds, 97.5))
 
 
-def blocks_table(blocks: int, chips: int, overrides: dict[str, float], real: dict[int, np.ndarray]) -> None:
+def blocks_table(
+    blocks: int, chips: int, overrides: dict[str, float], real: dict[int, np.ndarray], preset: str
+) -> None:
     """Simulated sd by N over blocks of chips beside the measured sd and its bootstrap interval."""
     sds = np.array(
-        [[pooled_sd(simulate(chips, overrides, b * chips), n) for n in ORDERS] for b in range(blocks)]
+        [[pooled_sd(simulate(chips, overrides, b * chips, preset), n) for n in ORDERS] for b in range(blocks)]
     )
     rng = np.random.default_rng(0)
     print(f"sd of dG (uS) by N: {blocks} blocks of {chips} chips (median, 5-95%) | measured (95% interval)")
@@ -101,6 +105,9 @@ def blocks_table(blocks: int, chips: int, overrides: dict[str, float], real: dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chips", type=int, default=6)
+    parser.add_argument(
+        "--preset", default="tio2-passive-8x8", help="a version pinned as name@N, or the newest"
+    )
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data")
     parser.add_argument("--blocks", type=int, default=0, help="blocks of --chips chips for intervals")
     parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("PARAM", "VALUE"))
@@ -108,9 +115,9 @@ def main() -> None:
     overrides = {name: float(value) for name, value in args.set}
     real = measured(args.data) if args.data.exists() else {}
     if args.blocks:
-        blocks_table(args.blocks, args.chips, overrides, real)
+        blocks_table(args.blocks, args.chips, overrides, real, args.preset)
         return
-    sim = simulate(args.chips, overrides)
+    sim = simulate(args.chips, overrides, preset=args.preset)
     print("N   sim mean/sd/p5/p95 (uS)            measured mean/sd/p5/p95 (uS)        sd ratio")
     for n in ORDERS:
         s = summary(np.concatenate([sim[k] for k in POOL[n]]))
