@@ -18,13 +18,12 @@ flags the orders where they are apart.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 
 import numpy as np
 
-from labrram.analysis.fit_report import FitReport
+from labrram.analysis.fit_report import FitReport, array_digest
 from labrram.bench.factory import direct_simulated_bench
 from labrram.config import parse_config
 from labrram.errors import AnalysisError
@@ -171,13 +170,12 @@ def fit_disturbance_model(
             f"off the measured one (beyond {MEDIAN_FACTOR}x, or the ranges do not meet): the model's "
             "disturbance trend differs from the measured one"
         )
-    digest = hashlib.sha256(np.ascontiguousarray(n_after, dtype=float).tobytes() + delta_s.tobytes())
     return FitReport(
         part="disturbance",
         preset=preset.pinned_name,
         source=source,
         runs=runs,
-        data_sha256=digest.hexdigest(),
+        data_sha256=array_digest(np.asarray(n_after, dtype=float), delta_s),
         devices=int(delta_s.size),
         held_out_devices=0,
         seed=seed,

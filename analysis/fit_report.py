@@ -10,6 +10,7 @@ independent samples and would flag a correct model.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ import numpy as np
 from scipy import stats
 
 from labrram.errors import AnalysisError, ConfigError
+from labrram.physics.array import CrossbarArray
 from labrram.physics.parameters import DeviceParameters
 from labrram.physics.presets import ChipPreset
 
+READ_VOLTAGE_V = 0.2  # the read voltage of the checks' simulated reads (conductances are compared)
 NULL_REPLAYS = 49  # simulations of the held-out devices that calibrate the KS statistic
 KS_ALPHA = 0.02  # flagged at p <= 1/50: D above every one of the 49 null replays
 MIN_KS_COUNT = 20
@@ -98,6 +101,21 @@ def calibrated_check(
 def _rank_p(statistic: float, null: list[float] | np.ndarray) -> float:
     """Share of null statistics at least as large, counting the observed one among them."""
     return float((1 + np.sum(np.asarray(null) >= statistic)) / (1 + len(null)))
+
+
+def array_digest(*arrays: np.ndarray) -> str:
+    """SHA-256 over the bytes of the arrays in turn: the data a fit rests on (same data, same hash)."""
+    digest = hashlib.sha256()
+    for values in arrays:
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def simulated_reads_s(
+    array: CrossbarArray, index: np.ndarray | slice, integration_s: float | None = None
+) -> np.ndarray:
+    """Conductances a read of the indexed simulated devices shows, read noise and fluctuations included."""
+    return array.measure_cell_currents(index, READ_VOLTAGE_V, integration_s) / READ_VOLTAGE_V
 
 
 def fitted_parameters(preset: ChipPreset, overrides: dict[str, float]) -> DeviceParameters:

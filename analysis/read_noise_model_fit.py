@@ -19,7 +19,7 @@ its rate and share).
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -27,12 +27,15 @@ import numpy as np
 from scipy import optimize, signal
 
 from labrram.analysis.fit_report import (
+    READ_VOLTAGE_V,
     FitReport,
     HeldOutCheck,
+    array_digest,
     bootstrap,
     calibrated_check,
     fitted_parameters,
     held_out_devices,
+    simulated_reads_s,
 )
 from labrram.errors import AnalysisError
 from labrram.physics import ArrayKind, CrossbarArray, DeviceParameters
@@ -42,7 +45,6 @@ from labrram.physics.presets import ChipPreset
 MIN_SERIES = 256  # reads in a series below which its spectrum is not fitted
 LAGS = (1, 10, 100)  # reads apart, for the held-out check of the correlation in time
 CHECK_READS = 1024  # the first reads of each held-out series that the check replays
-READ_VOLTAGE_V = 0.2
 
 
 @dataclass(frozen=True)
@@ -180,15 +182,12 @@ def fit_read_noise_model(
     check = _held_out_check(series, np.flatnonzero(is_held), noise, parameters, seed) if held.size else None
     if check is not None:
         flags += check.flags(lambda g: f"lag {g['lag_reads']}")
-    digest = hashlib.sha256()
-    for t, g in zip(series.time_s, series.conductance_s, strict=True):
-        digest.update(np.ascontiguousarray(t).tobytes() + np.ascontiguousarray(g).tobytes())
     return FitReport(
         part="read-noise",
         preset=preset.pinned_name,
         source=source,
         runs=runs,
-        data_sha256=digest.hexdigest(),
+        data_sha256=array_digest(*itertools.chain(*zip(series.time_s, series.conductance_s, strict=True))),
         devices=len(series.device),
         held_out_devices=int(held.size),
         seed=seed,
@@ -255,7 +254,7 @@ def _simulated_series(
     for k, t in enumerate(time_s):
         array.advance(max(t - now, 0.0), parameters.reference_temperature_c)
         now = t
-        reads[k] = array.measure_cell_currents(slice(None), READ_VOLTAGE_V, integration_s)[0] / READ_VOLTAGE_V
+        reads[k] = simulated_reads_s(array, slice(None), integration_s)[0]
     return reads
 
 

@@ -18,7 +18,6 @@ level of programmed conductance and time point:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -26,12 +25,15 @@ import numpy as np
 from scipy import optimize
 
 from labrram.analysis.fit_report import (
+    READ_VOLTAGE_V,
     FitReport,
     HeldOutCheck,
+    array_digest,
     bootstrap,
     calibrated_check,
     fitted_parameters,
     held_out_devices,
+    simulated_reads_s,
 )
 from labrram.errors import AnalysisError
 from labrram.physics import ArrayKind, CrossbarArray, DeviceParameters
@@ -49,7 +51,6 @@ TAIL_DOF = (2.2, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 12.0, 20.0, 0.0)  # 0: norma
 TAIL_REPLICATES = 4
 MIN_GROUP = 10
 MIN_TAIL = 100  # changes at a time point below which its tails are not compared
-READ_VOLTAGE_V = 0.2
 
 
 @dataclass(frozen=True)
@@ -360,13 +361,13 @@ def _held_out_check(
         array = CrossbarArray(formed, 1, devices.size, ArrayKind.ONE_T_ONE_R, rng)
         array.set_conductance_s(g0.reshape(1, -1))
         every = slice(None)
-        first = array.measure_cell_currents(every, READ_VOLTAGE_V) / READ_VOLTAGE_V
+        first = simulated_reads_s(array, every)
         change = np.empty(reads.change_s.size)
         now = 0.0
         for k, time_s in enumerate(reads.times_s):
             array.advance(time_s - now, formed.reference_temperature_c)
             now = time_s
-            read = array.measure_cell_currents(every, READ_VOLTAGE_V) / READ_VOLTAGE_V
+            read = simulated_reads_s(array, every)
             at = reads.time_index == k
             change[at] = read[code[at]] - first[code[at]]
         return [change[mask] for mask in masks]
@@ -418,7 +419,5 @@ def _table(
 
 
 def _data_hash(reads: RetentionReads) -> str:
-    digest = hashlib.sha256()
-    for values in (reads.device, reads.g0_s, reads.time_s, reads.change_s):
-        digest.update(np.ascontiguousarray(values, dtype=float).tobytes())
-    return digest.hexdigest()
+    columns = (reads.device, reads.g0_s, reads.time_s, reads.change_s)
+    return array_digest(*(np.asarray(values, dtype=float) for values in columns))

@@ -10,17 +10,18 @@ compared per pulse condition and progress bin.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import numpy as np
 
 from labrram.analysis.fit_report import (
     FitReport,
     HeldOutCheck,
+    array_digest,
     bootstrap,
     calibrated_check,
     fitted_parameters,
     held_out_devices,
+    simulated_reads_s,
 )
 from labrram.analysis.responses import PulseResponses
 from labrram.analysis.step_estimates import StepFit, Window, fit_steps
@@ -29,7 +30,6 @@ from labrram.physics import ArrayKind, CrossbarArray, DeviceParameters
 from labrram.physics.presets import ChipPreset
 
 KINDS = ("SET", "RESET")
-READ_VOLTAGE_V = 0.2
 
 
 def fit_step_model(
@@ -109,11 +109,9 @@ def fit_step_model(
 
 def data_hash(responses: PulseResponses) -> str:
     """SHA-256 of the pulse responses a fit rests on (same data, same hash, in any process)."""
-    digest = hashlib.sha256()
-    for name in ("g_before_s", "delta_s", "amplitude_v", "width_s", "device_id", "since_reversal"):
-        digest.update(np.ascontiguousarray(getattr(responses, name), dtype=float).tobytes())
-    digest.update(np.asarray(np.asarray(responses.kind) == "SET").tobytes())
-    return digest.hexdigest()
+    names = ("g_before_s", "delta_s", "amplitude_v", "width_s", "device_id", "since_reversal")
+    columns = [np.asarray(getattr(responses, name), dtype=float) for name in names]
+    return array_digest(*columns, np.asarray(responses.kind) == "SET")
 
 
 def _kept_drive_law(parameters: DeviceParameters, kind: str) -> tuple[float, float]:
@@ -208,12 +206,12 @@ def _replay(
     for k in range(int(counts.max())):
         rows = np.flatnonzero(place == k)
         devices = group[rows]
-        read = array.measure_cell_currents(devices, READ_VOLTAGE_V) / READ_VOLTAGE_V
+        read = simulated_reads_s(array, devices)
         for width_s in np.unique(held.width_s[rows]):
             same = held.width_s[rows] == width_s
             array.apply_voltage(devices[same], held.amplitude_v[rows][same], float(width_s))
         before[rows] = read
-        delta[rows] = array.measure_cell_currents(devices, READ_VOLTAGE_V) / READ_VOLTAGE_V - read
+        delta[rows] = simulated_reads_s(array, devices) - read
     return before, delta
 
 
@@ -225,11 +223,11 @@ def _fresh(
     array = CrossbarArray(parameters, 1, len(held), ArrayKind.ONE_T_ONE_R, rng)
     array.set_conductance_s(held.g_before_s.reshape(1, -1))
     every = slice(None)
-    before = array.measure_cell_currents(every, READ_VOLTAGE_V) / READ_VOLTAGE_V
+    before = simulated_reads_s(array, every)
     for width_s in np.unique(held.width_s):
         rows = np.flatnonzero(held.width_s == width_s)
         array.apply_voltage(rows, held.amplitude_v[rows], float(width_s))
-    return before, array.measure_cell_currents(every, READ_VOLTAGE_V) / READ_VOLTAGE_V - before
+    return before, simulated_reads_s(array, every) - before
 
 
 def _bin(progress: np.ndarray, bins: int) -> np.ndarray:
