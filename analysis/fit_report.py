@@ -119,9 +119,10 @@ def simulated_reads_s(
 
 
 def fitted_parameters(preset: ChipPreset, overrides: dict[str, float]) -> DeviceParameters:
-    """The preset's parameters with the fitted overrides; AnalysisError where a fitted value is invalid."""
+    """What a held-out check simulates: the preset's parameters with the fitted overrides, every device
+    formed (measured devices were); AnalysisError where a fitted value is invalid."""
     try:
-        return preset.parameters.with_overrides(overrides)
+        return preset.parameters.with_overrides({**overrides, "virgin_fraction": 0.0})
     except ConfigError as error:
         problem = f"the fitted {error.key} is not a valid device parameter: {error.problem}"
         raise AnalysisError(problem) from None

@@ -355,17 +355,16 @@ def _held_out_check(
         for k, time_s in enumerate(reads.times_s):
             labels.append({"level": int(lvl), "time_s": float(time_s)})
             masks.append((level == lvl) & (reads.time_index == k))
-    formed = parameters.with_overrides({"virgin_fraction": 0.0})
 
     def simulate(rng: np.random.Generator) -> list[np.ndarray]:
-        array = CrossbarArray(formed, 1, devices.size, ArrayKind.ONE_T_ONE_R, rng)
+        array = CrossbarArray(parameters, 1, devices.size, ArrayKind.ONE_T_ONE_R, rng)
         array.set_conductance_s(g0.reshape(1, -1))
         every = slice(None)
         first = simulated_reads_s(array, every)
         change = np.empty(reads.change_s.size)
         now = 0.0
         for k, time_s in enumerate(reads.times_s):
-            array.advance(time_s - now, formed.reference_temperature_c)
+            array.advance(time_s - now, parameters.reference_temperature_c)
             now = time_s
             read = simulated_reads_s(array, every)
             at = reads.time_index == k

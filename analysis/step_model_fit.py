@@ -71,11 +71,8 @@ def fit_step_model(
     overrides = _combined(fits, window_s)
     uncertainty = bootstrap(fitting.device_id, refit, rounds, rng)
     parameters = fitted_parameters(preset, overrides)
-    # Measured pulse responses come from formed devices: the check's simulated devices start formed.
-    formed = dataclasses.replace(parameters, virgin_fraction=0.0)
-    check = (
-        held_out_checks(responses.where(is_held), formed, windows, bins, seed, replay) if held.size else None
-    )
+    held_responses = responses.where(is_held)
+    check = held_out_checks(held_responses, parameters, windows, bins, seed, replay) if held.size else None
     flags = [flag for fit in fits.values() for flag in fit.flags]
     if check is not None:
         flags += check.flags(
