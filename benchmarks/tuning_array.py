@@ -28,6 +28,7 @@ from labrram.db import Recorder, open_database
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 
 ROWS = COLS = 64
+PRESET = "tio2-passive-8x8"
 
 
 class Stopwatch:
@@ -55,7 +56,7 @@ def tune_array(devices: int, settings: AlibartSettings) -> tuple[float, int, int
             "bench": {"name": "bench-64", "seed": 1},
             "sample": {
                 "chip": "chip-64",
-                "preset": "tio2-passive-8x8",
+                "preset": PRESET,
                 "arrays": [{"rows": ROWS, "cols": COLS}],
             },
         }

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from labrram.physics import switching_kernel
 from labrram.physics.fluctuations import Fluctuations
 from labrram.physics.parameters import ArrayKind, DeviceParameters
 from labrram.physics.population import (
@@ -20,14 +21,12 @@ from labrram.physics.population import (
     STUCK_HRS,
     STUCK_LRS,
     DevicePopulation,
-    lognormal_factor,
 )
 from labrram.physics.retention import (
     acceleration_factor,
     log_time_steps,
-    relaxation_increment,
-    state_shape,
-    window_position,
+    relaxation_noise,
+    walk_relaxation,
 )
 
 Index = np.ndarray | slice
@@ -37,8 +36,12 @@ SWITCHING_EVENT_FRACTION = 0.01
 # With a soft onset, devices creep down to this share of their threshold and not below: half-selected
 # cells under V/2 or V/3 of a programming pulse do, a read at a small share of the threshold does not.
 SUBTHRESHOLD_FLOOR = 0.5
-# Pulses of one polarity counted since a reversal (more is steady state, where memory has faded).
-_POLARITY_RUN_CAP = 1_000_000
+# Per-polarity parameters (``set_``/``reset_`` + name) in the compiled loop's column order.
+_POLARITY_CONSTANTS = ("slope_v", "c2c", "state_exponent", "state_growth", "c2c_growth")
+# Where the compiled loop's settings and flags hold what changes between pulses.
+_DRIVE_FACTOR, _HAS_VIRGIN = 3, 1
+_NO_LIMIT = np.empty(0)
+_NO_DRAWS = np.empty(0)
 
 
 class CrossbarArray:
@@ -91,25 +94,53 @@ class CrossbarArray:
         self._last_polarity = np.zeros(size, dtype=np.int8)
         # Polarity memory: sign of each device's last pulse above threshold and the run of that sign.
         self._pulse_polarity = np.zeros(size, dtype=np.int8)
-        self._polarity_run = np.full(size, _POLARITY_RUN_CAP, dtype=np.int64)
+        self._polarity_run = np.full(size, switching_kernel.POLARITY_RUN_CAP, dtype=np.int64)
         self._has_virgin = bool(pop.virgin.any())
         self._relaxing = (pop.stuck == NOT_STUCK) & ~pop.virgin
-        # Per-polarity constants, row 0 for RESET and row 1 for SET, gathered in one step per pulse.
-        self._threshold_v = np.stack([pop.reset_threshold_v, pop.set_threshold_v])
-        self._rate_per_s = np.stack([pop.reset_rate_per_s, pop.set_rate_per_s])
-        self._bound_s = np.stack([pop.reset_bound_s, pop.set_bound_s])
-        self._slope_v = np.array([parameters.reset_slope_v, parameters.set_slope_v])
-        self._c2c = np.array([parameters.reset_c2c, parameters.set_c2c])
-        self._state_exponent = np.array([parameters.reset_state_exponent, parameters.set_state_exponent])
-        self._state_growth = np.array([parameters.reset_state_growth, parameters.set_state_growth])
-        self._c2c_growth = np.array([parameters.reset_c2c_growth, parameters.set_c2c_growth])
-        # Steps with a state dependence beyond the exponential approach to the bound (then computed).
-        self._shaped_steps = bool(
-            np.any(self._state_exponent != 1.0) or np.any(self._state_growth) or np.any(self._c2c_growth)
+        self._all_devices = np.arange(size, dtype=np.int64)
+        self._shape_parameters = (
+            float(parameters.relaxation_level_flatness),
+            float(parameters.relaxation_level_peak),
+            float(parameters.relaxation_level_sharpness),
         )
-        # How far below its threshold a device still acts (0 with a hard threshold).
+        # Per-polarity constants, row 0 for RESET and row 1 for SET, as the compiled loop reads them.
+        self._threshold_v = np.stack([pop.reset_threshold_v, pop.set_threshold_v])
+        self._device_constants = np.stack(
+            [
+                self._threshold_v,
+                np.stack([pop.reset_rate_per_s, pop.set_rate_per_s]),
+                np.stack([pop.reset_bound_s, pop.set_bound_s]),
+            ]
+        )
+        self._polarity_constants = np.array(
+            [
+                [getattr(parameters, f"{polarity}_{name}") for name in _POLARITY_CONSTANTS]
+                for polarity in ("reset", "set")
+            ]
+        )
+        # Steps with a state dependence beyond the exponential approach to the bound (then computed).
+        shaped_steps = bool(
+            np.any(self._polarity_constants[:, switching_kernel.STATE_EXPONENT] != 1.0)
+            or np.any(self._polarity_constants[:, switching_kernel.STATE_GROWTH])
+            or np.any(self._polarity_constants[:, switching_kernel.C2C_GROWTH])
+        )
         # The share of its threshold down to which a device acts (1: a hard threshold).
         self._onset = SUBTHRESHOLD_FLOOR if parameters.subthreshold_fraction else 1.0
+        self._settings = np.array(
+            [
+                self._onset,
+                parameters.subthreshold_fraction,
+                parameters.subthreshold_slope_v,
+                1.0,  # drive factor of thermal activation, set at each pulse
+                1.0 / parameters.min_switching_time_s if parameters.min_switching_time_s else math.inf,
+                parameters.compliance_hold_v,
+                parameters.compliance_c2c,
+                parameters.polarity_memory_depth,
+                parameters.polarity_memory_pulses,
+                SWITCHING_EVENT_FRACTION,
+            ]
+        )
+        self._flags = np.array([shaped_steps, self._has_virgin])
         self.min_switching_voltage_v = self._onset * float(
             min(pop.set_threshold_v.min(), pop.reset_threshold_v.min())
         )
@@ -161,34 +192,26 @@ class CrossbarArray:
         """Rows x cols codes: 0 working, 1 stuck in HRS, 2 stuck in LRS."""
         return self.population.stuck.reshape(self.rows, self.cols).copy()
 
+    def _devices(self, index: Index) -> np.ndarray:
+        """The flat indices an Index names, as the compiled loops take them (contiguous int64)."""
+        return self._all_devices if isinstance(index, slice) else np.ascontiguousarray(index, dtype=np.int64)
+
     def _relaxed(self, index: Index) -> np.ndarray:
         """Bring the devices' conductance up to the present age and return it (a view or copy)."""
         p = self.parameters
-        pop = self.population
-        programmed = self._programmed_at_s[index]
+        devices = self._devices(index)
+        programmed = self._programmed_at_s[devices]
         d_tau, steps = log_time_steps(
-            self._evaluated_at_s[index] - programmed, self._effective_age_s - programmed, p.relaxation_t0_s
+            self._evaluated_at_s[devices] - programmed, self._effective_age_s - programmed, p.relaxation_t0_s
         )
-        g = self._g[index]
-        relaxing = self._relaxing[index]
-        g_min, window = pop.g_min_s[index], pop.window_s[index]
-        tilt_s = p.relaxation_drift_tilt_s
-        for _ in range(steps):
-            x = window_position(g, g_min, window)
-            shape = (
-                state_shape(
-                    x, p.relaxation_level_flatness, p.relaxation_level_peak, p.relaxation_level_sharpness
-                )
-                * relaxing
-            )
-            drift_s = p.relaxation_drift_s + tilt_s * (x - 1.0 / 3.0) if tilt_s else p.relaxation_drift_s
-            step = relaxation_increment(
-                shape, d_tau / steps, drift_s, p.relaxation_spread_s, self._rng, p.relaxation_tail_dof
-            )
-            g = np.maximum(g + step, 0.0)
-        self._g[index] = g
-        self._evaluated_at_s[index] = self._effective_age_s
-        return g
+        noise = relaxation_noise(self._rng, p.relaxation_tail_dof, steps, devices.size)
+        walk_relaxation(
+            devices, self._g, d_tau, noise, self._relaxing, self.population.g_min_s,
+            self.population.window_s, self._shape_parameters, p.relaxation_drift_s,
+            p.relaxation_drift_tilt_s, p.relaxation_spread_s,
+        )  # fmt: skip
+        self._evaluated_at_s[devices] = self._effective_age_s
+        return self._g[index]
 
     def apply_voltage(
         self,
@@ -204,129 +227,60 @@ class CrossbarArray:
         (or forming) threshold are updated: below it the rate is exactly zero, and their relaxation
         is brought up to date whenever they are next read or switched.
         """
-        pop = self.population
-        shape = (self.size,) if isinstance(index, slice) else np.shape(index)
+        devices = self._devices(index)
         v = np.asarray(voltage_v, dtype=float)
-        if v.shape != shape:
-            v = np.broadcast_to(v, shape)
-        positive = v > 0
-        threshold = np.where(positive, pop.set_threshold_v[index], pop.reset_threshold_v[index])
-        acting = np.abs(v) > (threshold * self._onset if self._onset < 1 else threshold)
-        if self._has_virgin:
-            acting |= pop.virgin[index] & (v >= pop.forming_voltage_v[index])
-        limit = None if compliance_a is None else np.asarray(compliance_a, dtype=float)
-        if acting.any():
-            devices = np.flatnonzero(acting) if isinstance(index, slice) else index[acting]
-            acting_limit = limit if limit is None or limit.ndim == 0 else limit[acting]
-            self._switch(devices, v[acting], width_s, acting_limit)
+        v = np.ascontiguousarray(v if v.shape == devices.shape else np.broadcast_to(v, devices.shape))
+        pop = self.population
+        limit = _NO_LIMIT if compliance_a is None else np.asarray(compliance_a, dtype=float).reshape(-1)
+        positions, limited = switching_kernel.acting_positions(
+            devices, v, self._threshold_v, self._onset, pop.virgin, pop.forming_voltage_v,
+            self._has_virgin, limit,
+        )  # fmt: skip
+        if positions.size:
+            self._switch(devices, v, positions, width_s, limit, limited)
         current = self._g[index] * v
-        if limit is not None:
+        if compliance_a is not None:
             current = np.minimum(np.maximum(current, -limit), limit)
         return current
 
-    def _switch(self, devices: np.ndarray, v: np.ndarray, width_s: float, limit: np.ndarray | None) -> None:
-        """SET/RESET step of the given devices (flat indices) under their voltages."""
+    def _switch(
+        self,
+        devices: np.ndarray,
+        v: np.ndarray,
+        positions: np.ndarray,
+        width_s: float,
+        limit: np.ndarray,
+        limited: int,
+    ) -> None:
+        """SET/RESET step of the acting devices (``devices[positions]``) in the compiled loop, with this
+        pulse's random draws, then the bookkeeping of their switching events."""
         p = self.parameters
         pop = self.population
         # Relaxation is not settled here: it is owed since the last evaluation and settled when the
         # device is next read or makes a switching event (the two commute to first order).
-        g = self._g[devices]
-        positive = v > 0
-        polarity = positive.astype(np.intp)
-        g_min = pop.g_min_s[devices]
-        g_max = pop.g_max_s[devices]
-        threshold = self._threshold_v[polarity, devices]
-        slope = self._slope_v[polarity]
-        rate = self._rate_per_s[polarity, devices]
-        c2c = self._c2c[polarity]
-        bound = self._bound_s[polarity, devices]
-        if self._shaped_steps:
-            # Progress across the window from the far edge (0) toward the bound's edge (1).
-            x = window_position(g, g_min, pop.window_s[devices])
-            progress = np.where(positive, x, 1.0 - x)
-            c2c = c2c * np.exp(self._c2c_growth[polarity] * progress)
-        overdrive = np.maximum(np.abs(v) - threshold, 0.0)
-        noise = np.exp(c2c * self._rng.standard_normal(g.size) - 0.5 * c2c * c2c)
-        drive_per_s = rate * np.expm1(overdrive / slope) * noise
-        if self._onset < 1:
-            below = np.minimum(np.abs(v) - threshold, 0.0)
-            drive_per_s += rate * p.subthreshold_fraction * np.exp(below / p.subthreshold_slope_v) * noise
+        drive_factor = 1.0
         if p.switching_activation_energy_ev:
-            drive_per_s *= acceleration_factor(
+            drive_factor = acceleration_factor(
                 self.temperature_c, p.reference_temperature_c, p.switching_activation_energy_ev
             )
-        if p.min_switching_time_s:
-            drive_per_s = np.minimum(drive_per_s, 1.0 / p.min_switching_time_s)
-        fraction = -np.expm1(-drive_per_s * width_s)
-        if limit is None:
-            cap = g_max
-        else:
-            g_cc = limit / p.compliance_hold_v
-            cap = np.minimum(g_max, g_cc * lognormal_factor(self._compliance_rng, p.compliance_c2c, g.size))
-        if self._shaped_steps:
-            step = (
-                self._shaped_step(g, bound, np.where(positive, g_min, g_max), progress, polarity) * fraction
-            )
-        else:
-            step = (bound - g) * fraction
-        if p.polarity_memory_depth:
-            step *= self._polarity_memory_factor(devices, positive)
-        moved = g + step
-        moved = np.where(
-            positive,
-            np.minimum(moved, np.maximum(cap, g)),
-            np.maximum(moved, np.minimum(g_min, g)),
-        )
-        g_new = np.where(self._relaxing[devices], moved, g)  # stuck and virgin devices do not switch
-        virgin = pop.virgin[devices] if self._has_virgin else None
-        if virgin is not None and virgin.any():
-            forming = virgin & positive & (v >= pop.forming_voltage_v[devices])
-            g_new = np.where(forming, cap, g_new)
-            pop.virgin[devices] = virgin & ~forming
-            self._relaxing[devices] |= forming
+        self._settings[_DRIVE_FACTOR] = drive_factor
+        self._flags[_HAS_VIRGIN] = self._has_virgin
+        switching_normal = self._rng.standard_normal(positions.size)
+        compliance_normal = self._compliance_rng.standard_normal(limited) if limited else _NO_DRAWS
+        events, signs, formed = switching_kernel.switch(
+            devices, v, positions, width_s, limit, switching_normal, compliance_normal,
+            self._g, pop.g_min_s, pop.g_max_s, pop.window_s, self._device_constants,
+            self._polarity_constants, self._relaxing, pop.virgin, pop.forming_voltage_v,
+            self._pulse_polarity, self._polarity_run, self._settings, self._flags,
+        )  # fmt: skip
+        if formed:
             self._has_virgin = bool(pop.virgin.any())
-        self._g[devices] = g_new
-        self._record_switching(devices, g, g_new, pop.window_s[devices])
+        if events.size:
+            self._record_switching(events, signs)
 
-    def _shaped_step(
-        self,
-        g: np.ndarray,
-        bound: np.ndarray,
-        far_edge: np.ndarray,
-        progress: np.ndarray,
-        polarity: np.ndarray,
-    ) -> np.ndarray:
-        """(bound - far edge) u^exponent exp(growth x): the step of a pulse that moves the whole way, with
-        u = (bound - G) / (bound - far edge) the share of the way to the bound still left (exponent 1,
-        growth 0: bound - G, the exponential approach)."""
-        span = bound - far_edge
-        left = np.maximum((bound - g) / span, 0.0)
-        return span * left ** self._state_exponent[polarity] * np.exp(self._state_growth[polarity] * progress)
-
-    def _polarity_memory_factor(self, devices: np.ndarray, positive: np.ndarray) -> np.ndarray:
-        """1 - depth exp(-(n - 1) / pulses) on the n-th pulse since a reversal; updates the run counts."""
-        p = self.parameters
-        sign = np.where(positive, 1, -1).astype(np.int8)
-        last = self._pulse_polarity[devices]
-        run = np.where(
-            last == sign,
-            np.minimum(self._polarity_run[devices] + 1, _POLARITY_RUN_CAP),
-            np.where(last == 0, _POLARITY_RUN_CAP, 1),  # a device's first pulse has no reversal behind it
-        )
-        self._pulse_polarity[devices] = sign
-        self._polarity_run[devices] = run
-        return 1.0 - p.polarity_memory_depth * np.exp(-(run - 1) / p.polarity_memory_pulses)
-
-    def _record_switching(
-        self, index: Index, g_before: np.ndarray, g_after: np.ndarray, window_s: np.ndarray
-    ) -> None:
-        """Count SET/RESET reversals for endurance, restart relaxation, and wear devices out."""
-        change = g_after - g_before
-        effective = np.abs(change) > SWITCHING_EVENT_FRACTION * window_s
-        if not effective.any():
-            return
-        devices = np.flatnonzero(effective) if isinstance(index, slice) else index[effective]
-        polarity = np.sign(change[effective]).astype(np.int8)
+    def _record_switching(self, devices: np.ndarray, polarity: np.ndarray) -> None:
+        """Count the SET/RESET reversals of devices that made a switching event (``polarity``: the sign
+        of each one's change) for endurance, restart their relaxation, and wear devices out."""
         last = self._last_polarity[devices]
         reversals = self._reversals[devices] + ((last != 0) & (polarity != last))
         self._reversals[devices] = reversals

@@ -1,0 +1,167 @@
+"""Compiled (numba) loops of one pulse's switching: which devices act, and the SET/RESET step of each.
+
+A pulse on a 64x64 passive array reaches every cell, but under a hard threshold few of them move: numpy
+spends most of such a pulse on call overhead and on whole-array temporaries. These loops visit each cell
+once. Random draws stay outside, from the array's numpy generators in the same order as the vectorized
+form took them (one switching draw per acting device, one compliance draw per acting device with a
+finite limit), so a seed gives the same run; results agree with numpy's to the last few bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Pulses of one polarity counted since a reversal (more is steady state, where memory has faded).
+POLARITY_RUN_CAP = 1_000_000
+# Columns of the per-polarity constants (one row per polarity: 0 RESET, 1 SET).
+SLOPE, C2C, STATE_EXPONENT, STATE_GROWTH, C2C_GROWTH = range(5)
+# Rows of the per-device constants, each (2, devices) by polarity.
+THRESHOLD, RATE, BOUND = range(3)
+
+
+@njit(cache=True, nogil=True)
+def acting_positions(
+    index: np.ndarray,
+    voltage_v: np.ndarray,
+    thresholds_v: np.ndarray,
+    onset: float,
+    virgin: np.ndarray,
+    forming_voltage_v: np.ndarray,
+    has_virgin: bool,
+    limit_a: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Positions (into ``index``) of the devices the pulse reaches above their onset (or forming
+    voltage), and how many of them have a finite current limit (``limit_a``: one per position, a single
+    value for all, or none)."""
+    positions = np.empty(index.size, dtype=np.int64)
+    count = 0
+    limited = 0
+    for j in range(index.size):
+        device = index[j]
+        v = voltage_v[j]
+        threshold = thresholds_v[1, device] if v > 0 else thresholds_v[0, device]
+        acts = abs(v) > threshold * onset
+        if not acts and has_virgin and virgin[device]:
+            acts = v >= forming_voltage_v[device]
+        if acts:
+            positions[count] = j
+            count += 1
+            if limit_a.size and math.isfinite(limit_a[j if limit_a.size > 1 else 0]):
+                limited += 1
+    return positions[:count], limited
+
+
+@njit(cache=True, nogil=True)
+def switch(
+    index: np.ndarray,
+    voltage_v: np.ndarray,
+    positions: np.ndarray,
+    width_s: float,
+    limit_a: np.ndarray,
+    switching_normal: np.ndarray,
+    compliance_normal: np.ndarray,
+    g_s: np.ndarray,
+    g_min_s: np.ndarray,
+    g_max_s: np.ndarray,
+    window_s: np.ndarray,
+    device_constants: np.ndarray,
+    polarity_constants: np.ndarray,
+    relaxing: np.ndarray,
+    virgin: np.ndarray,
+    forming_voltage_v: np.ndarray,
+    pulse_polarity: np.ndarray,
+    polarity_run: np.ndarray,
+    settings: np.ndarray,
+    flags: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Move every acting device (``index[positions]``) by its step in place in ``g_s``.
+
+    ``settings``: onset, subthreshold fraction and slope (V), drive factor (thermal activation), rate
+    cap (1/s, inf for none), compliance hold voltage and spread, polarity memory depth and pulses, and
+    the share of the window that makes a switching event. ``flags``: shaped steps, has virgin devices.
+    Returns the devices whose change is a switching event with the sign of each change, and how many
+    devices were formed.
+    """
+    onset, sub_fraction, sub_slope_v, drive_factor, rate_cap = settings[0:5]
+    hold_v, compliance_c2c, memory_depth, memory_pulses, event_fraction = settings[5:10]
+    shaped, has_virgin = flags[0], flags[1]
+    events = np.empty(positions.size, dtype=np.int64)
+    signs = np.empty(positions.size, dtype=np.int8)
+    n_events = 0
+    formed = 0
+    limited = 0
+    for k in range(positions.size):
+        j = positions[k]
+        device = index[j]
+        v = voltage_v[j]
+        g = g_s[device]
+        positive = v > 0
+        polarity = 1 if positive else 0
+        g_min, g_max = g_min_s[device], g_max_s[device]
+        threshold = device_constants[THRESHOLD, polarity, device]
+        rate = device_constants[RATE, polarity, device]
+        bound = device_constants[BOUND, polarity, device]
+        c2c = polarity_constants[polarity, C2C]
+        progress = 0.0
+        if shaped:
+            x = min(max((g - g_min) / window_s[device], 0.0), 1.0)
+            progress = x if positive else 1.0 - x
+            c2c = c2c * math.exp(polarity_constants[polarity, C2C_GROWTH] * progress)
+        overdrive = max(abs(v) - threshold, 0.0)
+        noise = math.exp(c2c * switching_normal[k] - 0.5 * c2c * c2c)
+        drive_per_s = rate * math.expm1(overdrive / polarity_constants[polarity, SLOPE]) * noise
+        if onset < 1:
+            below = min(abs(v) - threshold, 0.0)
+            drive_per_s += rate * sub_fraction * math.exp(below / sub_slope_v) * noise
+        drive_per_s = min(drive_per_s * drive_factor, rate_cap)
+        fraction = -math.expm1(-drive_per_s * width_s)
+        cap = g_max
+        if limit_a.size:
+            limit = limit_a[j if limit_a.size > 1 else 0]
+            if math.isfinite(limit):
+                z = compliance_normal[limited]
+                limited += 1
+                factor = math.exp(compliance_c2c * z - 0.5 * compliance_c2c * compliance_c2c)
+                cap = min(g_max, limit / hold_v * factor)
+        if shaped:
+            far_edge = g_min if positive else g_max
+            span = bound - far_edge
+            left = max((bound - g) / span, 0.0)
+            step = (
+                span
+                * left ** polarity_constants[polarity, STATE_EXPONENT]
+                * math.exp(polarity_constants[polarity, STATE_GROWTH] * progress)
+                * fraction
+            )
+        else:
+            step = (bound - g) * fraction
+        if memory_depth:
+            sign = 1 if positive else -1
+            last = pulse_polarity[device]
+            if last == sign:
+                run = min(polarity_run[device] + 1, POLARITY_RUN_CAP)
+            elif last == 0:
+                run = POLARITY_RUN_CAP  # a device's first pulse has no reversal behind it
+            else:
+                run = 1
+            pulse_polarity[device] = sign
+            polarity_run[device] = run
+            step *= 1.0 - memory_depth * math.exp(-(run - 1) / memory_pulses)
+        moved = g + step
+        moved = min(moved, max(cap, g)) if positive else max(moved, min(g_min, g))
+        g_new = moved if relaxing[device] else g  # stuck and virgin devices do not switch
+        if has_virgin and virgin[device] and positive and v >= forming_voltage_v[device]:
+            g_new = cap
+            virgin[device] = False
+            relaxing[device] = True
+            formed += 1
+        g_s[device] = g_new
+        change = g_new - g
+        if abs(change) > event_fraction * window_s[device]:
+            events[n_events] = device
+            signs[n_events] = 1 if change > 0 else -1
+            n_events += 1
+    return events[:n_events], signs[:n_events], formed
