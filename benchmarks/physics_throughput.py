@@ -1,4 +1,4 @@
-"""Device-pulse updates per second of the vectorized physics, against a plain per-device Python loop.
+"""Device-pulse updates per second of the array physics, against a plain per-device Python loop.
 
 A 64x64 passive TiO2 array is pulsed under the V/3 scheme, so every one of its 4096 devices sees every
 pulse and is updated by it. Two pulse plans: "tuning" replays the amplitudes that Alibart tuning of an
@@ -6,7 +6,8 @@ pulse and is updated by it. Two pulse plans: "tuning" replays the amplitudes tha
 one), "uniform" draws amplitudes uniformly over the full SET and RESET ramps (the worst case: most
 devices above threshold at most pulses). The baseline is the same switching update (threshold,
 exponential overdrive, approach to the virtual bound, window clipping, cycle-to-cycle noise) written
-as a Python loop over devices, run in the same process. Goal: >= 1e7 updates/s on one core.
+as a Python loop over devices, run in the same process. Goal: >= 1e8 updates/s on one core for the
+tuning plan (the physics finds the cells above threshold and moves them in compiled loops).
 
     python benchmarks/physics_throughput.py [--pulses 1000]
 """
@@ -90,15 +91,16 @@ def uniform_amplitudes(count: int, seed: int) -> np.ndarray:
 
 
 def rates(plan: list[tuple[int, int, float]]) -> tuple[float, float]:
-    """(vectorized, per-device loop) device-pulse updates per second for one plan."""
+    """(labrram, per-device loop) device-pulse updates per second for one plan."""
     voltages = [
         program_targets(ArrayKind.PASSIVE, BiasScheme.V_THIRD, ROWS, COLS, r, c, a)[1] for r, c, a in plan
     ]
     array = make_array(0)
+    array.apply_voltage(slice(None), voltages[0], 200e-9)  # compiled loops loaded before timing
     start = time.perf_counter()
     for cell_v in voltages:
         array.apply_voltage(slice(None), cell_v, 200e-9)
-    vectorized_s = time.perf_counter() - start
+    labrram_s = time.perf_counter() - start
 
     baseline = voltages[: max(1, len(voltages) // 20)]
     looped = make_array(0)
@@ -109,7 +111,7 @@ def rates(plan: list[tuple[int, int, float]]) -> tuple[float, float]:
         loop_update(looped, g, list(cell_v), 200e-9, rng)
     loop_s = time.perf_counter() - start
     updates = ROWS * COLS
-    return updates * len(voltages) / vectorized_s, updates * len(baseline) / loop_s
+    return updates * len(voltages) / labrram_s, updates * len(baseline) / loop_s
 
 
 def main() -> None:
@@ -121,11 +123,11 @@ def main() -> None:
         "uniform": pulse_plan(uniform_amplitudes(args.pulses, 2), args.pulses, seed=1),
     }
     print(f"array {ROWS}x{COLS} passive, V/3 scheme: {ROWS * COLS} devices updated per pulse")
-    print("plan      vectorized (updates/s)   Python loop (updates/s)   speed-up   share of 1e7 goal")
+    print("plan         labrram (updates/s)   Python loop (updates/s)   speed-up   share of 1e8 goal")
     for name, plan in plans.items():
-        vectorized, loop = rates(plan)
-        speed_up, of_goal = vectorized / loop, vectorized / 1e7
-        print(f"{name:<9} {vectorized:>22,.0f}   {loop:>23,.0f}   {speed_up:>7.1f}x   {of_goal:>6.2f}x")
+        labrram, loop = rates(plan)
+        speed_up, of_goal = labrram / loop, labrram / 1e8
+        print(f"{name:<9} {labrram:>22,.0f}   {loop:>23,.0f}   {speed_up:>7.1f}x   {of_goal:>6.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ per second and where the time goes: in the chip physics, in the bench around it,
 the same chip tuned with stuck devices pulsed to the whole budget (``unresponsive_pulses=0``), the
 baseline.
 
-    python benchmarks/tuning_array.py [--devices 4096]
+    python benchmarks/tuning_array.py [--devices 4096] [--preset tio2-passive-8x8@1]
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from labrram.db import Recorder, open_database
 from labrram.procedures.tuning import AlibartSettings, tune_devices
 
 ROWS = COLS = 64
-PRESET = "tio2-passive-8x8"
 
 
 class Stopwatch:
@@ -48,15 +47,17 @@ class Stopwatch:
         return timed
 
 
-def tune_array(devices: int, settings: AlibartSettings) -> tuple[float, int, int, dict[str, float]]:
+def tune_array(
+    devices: int, settings: AlibartSettings, preset: str
+) -> tuple[float, int, int, dict[str, float]]:
     """Seconds, pulses, pulses on stuck devices and where the time went, tuning ``devices`` of a fresh
-    64x64 chip (same seed)."""
+    64x64 chip of ``preset`` (same seed)."""
     config = parse_config(
         {
             "bench": {"name": "bench-64", "seed": 1},
             "sample": {
                 "chip": "chip-64",
-                "preset": PRESET,
+                "preset": preset,
                 "arrays": [{"rows": ROWS, "cols": COLS}],
             },
         }
@@ -99,10 +100,11 @@ def tune_array(devices: int, settings: AlibartSettings) -> tuple[float, int, int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=ROWS * COLS, help="how many devices (column-major)")
+    parser.add_argument("--preset", default="tio2-passive-8x8", help="a passive preset, NAME or NAME@VERSION")
     args = parser.parse_args()
-    baseline = tune_array(args.devices, AlibartSettings(unresponsive_pulses=0))
-    total, pulses, on_stuck, shares = tune_array(args.devices, AlibartSettings())
-    print(f"{args.devices} devices of a {ROWS}x{COLS} array tuned and recorded")
+    baseline = tune_array(args.devices, AlibartSettings(unresponsive_pulses=0), args.preset)
+    total, pulses, on_stuck, shares = tune_array(args.devices, AlibartSettings(), args.preset)
+    print(f"{args.devices} devices of a {ROWS}x{COLS} {args.preset} array tuned and recorded")
     for label, (seconds, count, stuck_count) in (
         ("stuck devices stopped (unresponsive_pulses=50)", (total, pulses, on_stuck)),
         ("stuck devices pulsed to the 2000-pulse budget", baseline[:3]),

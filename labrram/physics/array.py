@@ -200,9 +200,8 @@ class CrossbarArray:
         """Bring the devices' conductance up to the present age and return it (a view or copy)."""
         p = self.parameters
         devices = self._devices(index)
-        programmed = self._programmed_at_s[devices]
         d_tau, steps = log_time_steps(
-            self._evaluated_at_s[devices] - programmed, self._effective_age_s - programmed, p.relaxation_t0_s
+            devices, self._evaluated_at_s, self._programmed_at_s, self._effective_age_s, p.relaxation_t0_s
         )
         noise = relaxation_noise(self._rng, p.relaxation_tail_dof, steps, devices.size)
         walk_relaxation(

@@ -58,15 +58,25 @@ def state_shape(
     return peaked if not flatness else (1.0 - flatness) * peaked + flatness
 
 
-def log_time_steps(age_before_s: np.ndarray, age_after_s: np.ndarray, t0_s: float) -> tuple[np.ndarray, int]:
-    """The log-time each device's age covers, and into how many equal steps the walk must cut it.
+@njit(cache=True, nogil=True)
+def log_time_steps(
+    devices: np.ndarray, evaluated_at_s: np.ndarray, programmed_at_s: np.ndarray, age_s: float, t0_s: float
+) -> tuple[np.ndarray, int]:
+    """The log-time each device's age has covered since it was last evaluated (ages counted from its
+    programming), and into how many equal steps the walk must cut it.
 
     The walk's strength depends on the state it moves, so a long stretch (a bake, a day's wait between
     reads) is walked in steps of at most MAX_LOG_TIME_STEP, the strength updated between them; a read a
     few microseconds after the last is one step.
     """
-    d_tau = np.log1p(age_after_s / t0_s) - np.log1p(age_before_s / t0_s)
-    largest = float(np.max(d_tau)) if d_tau.size else 0.0
+    d_tau = np.empty(devices.size)
+    largest = 0.0
+    for j in range(devices.size):
+        programmed_s = programmed_at_s[devices[j]]
+        d_tau[j] = math.log1p((age_s - programmed_s) / t0_s) - math.log1p(
+            (evaluated_at_s[devices[j]] - programmed_s) / t0_s
+        )
+        largest = max(largest, d_tau[j])
     return d_tau, max(1, math.ceil(largest / MAX_LOG_TIME_STEP))
 
 

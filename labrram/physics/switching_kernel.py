@@ -110,12 +110,17 @@ def switch(
             x = min(max((g - g_min) / window_s[device], 0.0), 1.0)
             progress = x if positive else 1.0 - x
             c2c = c2c * math.exp(polarity_constants[polarity, C2C_GROWTH] * progress)
-        overdrive = max(abs(v) - threshold, 0.0)
-        noise = math.exp(c2c * switching_normal[k] - 0.5 * c2c * c2c)
-        drive_per_s = rate * math.expm1(overdrive / polarity_constants[polarity, SLOPE]) * noise
-        if onset < 1:
-            below = min(abs(v) - threshold, 0.0)
-            drive_per_s += rate * sub_fraction * math.exp(below / sub_slope_v) * noise
+        overdrive = abs(v) - threshold
+        log_noise = c2c * switching_normal[k] - 0.5 * c2c * c2c  # log-normal, mean 1
+        drive_per_s = 0.0
+        if overdrive > 0:
+            noise = math.exp(log_noise)
+            drive_per_s = rate * math.expm1(overdrive / polarity_constants[polarity, SLOPE]) * noise
+            if onset < 1:
+                drive_per_s += rate * sub_fraction * noise  # the soft onset's term, 1 at threshold
+        elif onset < 1:
+            # Below threshold (most cells a V/3 pulse reaches) only the soft onset drives: one exp.
+            drive_per_s = rate * sub_fraction * math.exp(overdrive / sub_slope_v + log_noise)
         drive_per_s = min(drive_per_s * drive_factor, rate_cap)
         fraction = -math.expm1(-drive_per_s * width_s)
         cap = g_max
