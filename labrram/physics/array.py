@@ -193,8 +193,13 @@ class CrossbarArray:
         return self.population.stuck.reshape(self.rows, self.cols).copy()
 
     def _devices(self, index: Index) -> np.ndarray:
-        """The flat indices an Index names, as the compiled loops take them (contiguous int64)."""
-        return self._all_devices if isinstance(index, slice) else np.ascontiguousarray(index, dtype=np.int64)
+        """The flat indices an Index names, as the compiled loops take them (contiguous int64; the loops
+        check their range)."""
+        if isinstance(index, slice):
+            return self._all_devices
+        if np.asarray(index).dtype.kind not in "iu":
+            raise TypeError("device indices must be integers (flat indices, not a mask)")
+        return np.ascontiguousarray(index, dtype=np.int64)
 
     def _relaxed(self, index: Index) -> np.ndarray:
         """Bring the devices' conductance up to the present age and return it (a view or copy)."""
@@ -222,15 +227,18 @@ class CrossbarArray:
         """Apply a rectangular pulse to the indexed devices; return the current through each (A).
 
         ``compliance_a`` limits the current of each device (scalar, per-device array, or None); a
-        SET under compliance stops near I_cc / compliance_hold_v. Only devices above their switching
-        (or forming) threshold are updated: below it the rate is exactly zero, and their relaxation
-        is brought up to date whenever they are next read or switched.
+        SET under compliance stops near I_cc / compliance_hold_v. Only devices above their onset (the
+        switching threshold, or half of it with a soft onset) or forming voltage are updated: below it
+        the rate is exactly zero, and their relaxation is brought up to date whenever they are next
+        read or switched.
         """
         devices = self._devices(index)
         v = np.asarray(voltage_v, dtype=float)
         v = np.ascontiguousarray(v if v.shape == devices.shape else np.broadcast_to(v, devices.shape))
         pop = self.population
         limit = _NO_LIMIT if compliance_a is None else np.asarray(compliance_a, dtype=float).reshape(-1)
+        if limit.size > 1 and limit.size != devices.size:
+            raise ValueError(f"{limit.size} compliance limits for {devices.size} devices")
         positions, limited = switching_kernel.acting_positions(
             devices, v, self._threshold_v, self._onset, pop.virgin, pop.forming_voltage_v,
             self._has_virgin, limit,

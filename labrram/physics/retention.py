@@ -72,6 +72,8 @@ def log_time_steps(
     d_tau = np.empty(devices.size)
     largest = 0.0
     for j in range(devices.size):
+        if devices[j] < 0 or devices[j] >= programmed_at_s.size:
+            raise IndexError("device index outside the array")
         programmed_s = programmed_at_s[devices[j]]
         d_tau[j] = math.log1p((age_s - programmed_s) / t0_s) - math.log1p(
             (evaluated_at_s[devices[j]] - programmed_s) / t0_s

@@ -35,12 +35,14 @@ def acting_positions(
 ) -> tuple[np.ndarray, int]:
     """Positions (into ``index``) of the devices the pulse reaches above their onset (or forming
     voltage), and how many of them have a finite current limit (``limit_a``: one per position, a single
-    value for all, or none)."""
+    value for all, or none). Checks every index: the loops after it read without bounds checks."""
     positions = np.empty(index.size, dtype=np.int64)
     count = 0
     limited = 0
     for j in range(index.size):
         device = index[j]
+        if device < 0 or device >= virgin.size:
+            raise IndexError("device index outside the array")
         v = voltage_v[j]
         threshold = thresholds_v[1, device] if v > 0 else thresholds_v[0, device]
         acts = abs(v) > threshold * onset

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,15 @@ def test_devices_without_a_current_limit_take_no_compliance_draw():
     array.apply_voltage(slice(None), np.full(64, 2.4), 200e-9, limits)
     compliance.standard_normal(1)
     assert array._compliance_rng.bit_generator.state == compliance.bit_generator.state
+
+
+def test_indices_outside_the_array_and_mismatched_limits_are_refused():
+    array = CrossbarArray(TIO2_PASSIVE_8X8.parameters, 2, 2, ArrayKind.PASSIVE, np.random.default_rng(0))
+    with pytest.raises(IndexError):
+        array.apply_voltage(np.array([4]), 1.0, 200e-9)
+    with pytest.raises(IndexError):
+        array.cell_currents(np.array([-1]), 0.2)
+    with pytest.raises(TypeError, match="not a mask"):
+        array.apply_voltage(np.array([True, False, True, False]), 1.0, 200e-9)
+    with pytest.raises(ValueError, match="3 compliance limits for 2 devices"):
+        array.apply_voltage(np.array([0, 1]), 1.0, 200e-9, np.full(3, 1e-4))
