@@ -12,9 +12,9 @@ band, with its fast fluctuators folded in as white near Nyquist; labrram.physics
 are fitted per device by non-negative least squares on S(f) (Welch), relative errors. Across devices the
 white part is the simulator's sigma_G^2 = (read_noise_rel G)^2 + floor^2 (non-negative least squares,
 as `labrram.analysis.read_noise`), the floor a current at the read voltage integrated over one read
-interval; the flicker is the median over devices, and how it changes with G is reported (the model's is
-one relative value). Telegraph noise is not fitted (one series per device shows too few flips to pin
-its rate and share).
+interval; the flicker as a power of G across devices (its level at the preset's reference conductance
+and the exponent; the median where the series show one level). Telegraph noise is not fitted (one
+series per device shows too few flips to pin its rate and share).
 """
 
 from __future__ import annotations
@@ -124,6 +124,18 @@ def series_noise(time_s: np.ndarray, conductance_s: np.ndarray) -> SeriesNoise:
     )
 
 
+def flicker_by_level(noise: list[SeriesNoise], reference_s: float) -> dict[str, float]:
+    """The relative 1/f level at ``reference_s`` and its exponent in G (``read_noise_flicker_exponent``),
+    by least squares of ln flicker on ln G over the series with 1/f noise; the median alone where they
+    show fewer than two distinct levels."""
+    with_flicker = [n for n in noise if n.flicker > 0]
+    levels = np.log([n.g_s / reference_s for n in with_flicker])
+    if np.unique(levels).size < 2:
+        return {"read_noise_flicker": float(np.median([n.flicker for n in noise]))}
+    exponent, intercept = np.polyfit(levels, np.log([n.flicker for n in with_flicker]), 1)
+    return {"read_noise_flicker": math.exp(intercept), "read_noise_flicker_exponent": float(exponent)}
+
+
 def fit_read_noise_model(
     series: ReadSeries,
     preset: ChipPreset,
@@ -133,8 +145,10 @@ def fit_read_noise_model(
     held_out: float = 0.2,
     seed: int = 0,
 ) -> FitReport:
-    """Fit ``read_noise_rel`` and ``read_noise_flicker`` of ``preset`` to read series."""
+    """Fit ``read_noise_rel``, the floor, ``read_noise_flicker`` and its exponent in G of ``preset`` to read
+    series."""
     rng = np.random.default_rng(seed)
+    reference_s = preset.parameters.read_noise_flicker_reference_s
     names = np.array(series.device)
     held = held_out_devices(names, held_out, rng)
     is_held = np.isin(names, held)
@@ -156,21 +170,17 @@ def fit_read_noise_model(
             "read_noise_rel": math.sqrt(rel_squared),
             "read_noise_floor_a": math.sqrt(floor_squared) * READ_VOLTAGE_V,
             "read_noise_floor_integration_s": interval_s,
-            "read_noise_flicker": float(np.median([n.flicker for n in chosen])),
+            **flicker_by_level(chosen, reference_s),
         }
 
     overrides = technology(np.arange(fitting.size))
     uncertainty = bootstrap(np.arange(fitting.size), technology, rounds, rng)
     flags = []
-    if len(noise) >= 3:
-        exponent = float(
-            np.polyfit(np.log([n.g_s for n in noise]), np.log([max(n.flicker, 1e-12) for n in noise]), 1)[0]
+    if "read_noise_flicker_exponent" not in overrides:
+        flags.append(
+            "the flicker's change with G is not fitted (fewer than two levels with 1/f noise): one relative "
+            "level, the median, for every G"
         )
-        if abs(exponent) > 0.3:
-            flags.append(
-                f"the relative 1/f noise goes as G^{exponent:.2f} across devices; the model's flicker is one "
-                "relative value for every level (the median is kept)"
-            )
     off = [n for n in noise if not -1.5 <= n.slope <= -0.5]
     if off:
         flags.append(

@@ -339,12 +339,21 @@ class CrossbarArray:
     ) -> np.ndarray:
         """Each indexed device's current at its voltage with its own read noise (A), one draw per device:
         the sense lines at both of its ends see the same draw. With fluctuations, each device's 1/f and
-        telegraph deviation at the present time, averaged over ``integration_s``, multiplies it too."""
+        telegraph deviation at the present time, averaged over ``integration_s``, multiplies it too; the
+        1/f part at the level of its conductance (``read_noise_flicker_exponent``)."""
         currents = np.atleast_1d(self.cell_currents(index, voltage_v))
         noisy = currents * (1.0 + self.parameters.read_noise_rel * self._rng.standard_normal(currents.size))
         if self._fluctuations is None:
             return noisy
-        deviation = self._fluctuations.relative(index, self._clock_s, integration_s, self._fluctuation_rng)
+        p = self.parameters
+        flicker_scale = None
+        if p.read_noise_flicker_exponent:
+            # A device near 0 S carries almost no current to fluctuate: the floor keeps the scale finite.
+            level = np.maximum(self._g[index], 1e-3 * p.read_noise_flicker_reference_s)
+            flicker_scale = (level / p.read_noise_flicker_reference_s) ** p.read_noise_flicker_exponent
+        deviation = self._fluctuations.relative(
+            index, self._clock_s, integration_s, self._fluctuation_rng, flicker_scale
+        )
         return noisy * (1.0 + deviation)
 
     def noise_floor_sample_a(self, integration_s: float | None = None) -> float:

@@ -80,9 +80,16 @@ class Fluctuations:
         self.rtn_high = rng.random(size) < 0.5
 
     def relative(
-        self, index: np.ndarray | slice, now_s: float, integration_s: float | None, rng: np.random.Generator
+        self,
+        index: np.ndarray | slice,
+        now_s: float,
+        integration_s: float | None,
+        rng: np.random.Generator,
+        flicker_scale: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The relative conductance deviation each indexed device shows to a read ending at ``now_s``."""
+        """The relative conductance deviation each indexed device shows to a read ending at ``now_s``;
+        ``flicker_scale`` multiplies each device's 1/f part (its level at the device's conductance;
+        None: 1)."""
         elapsed = np.maximum(now_s - self.read_at_s[index], 0.0)
         self.read_at_s[index] = now_s
         decay = np.exp(-elapsed[None, :] / self.tau_s[:, None])
@@ -91,6 +98,8 @@ class Fluctuations:
         )
         self.flicker[:, index] = state
         deviation = averaging_factor(integration_s, self.tau_s) @ state
+        if flicker_scale is not None:
+            deviation = deviation * flicker_scale
         amplitude = self.rtn_amplitude[index]
         if np.any(amplitude):
             rate = self.rtn_rate_per_s[index]

@@ -145,6 +145,10 @@ class DeviceParameters:
     # noise whose relative power spectral density is read_noise_flicker^2 / f, and one telegraph
     # fluctuator on a share of devices (relative amplitude and switching rate, log-normal across devices).
     read_noise_flicker: float = 0.0
+    # How the relative 1/f level changes with conductance: read_noise_flicker (G / reference)^exponent
+    # (0: the same relative level at every G; Hooge's law for a conductor of N ~ G carriers gives -0.5).
+    read_noise_flicker_exponent: float = 0.0
+    read_noise_flicker_reference_s: float = 100e-6
     read_noise_rtn_fraction: float = 0.0
     read_noise_rtn_amplitude: float = 0.0
     read_noise_rtn_rate_per_s: float = 1.0
@@ -187,6 +191,8 @@ class DeviceParameters:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be > 0")
+        if self.read_noise_flicker_reference_s <= 0:
+            raise ConfigError("read_noise_flicker_reference_s", "must be > 0")
         if self.read_noise_rtn_rate_per_s <= 0:
             raise ConfigError("read_noise_rtn_rate_per_s", "must be > 0")
         for name in ("polarity_memory_depth", "relaxation_level_flatness", "read_noise_rtn_fraction"):
@@ -229,5 +235,6 @@ _SIGNED_FIELDS = frozenset(
         "set_c2c_growth",
         "reset_c2c_growth",
         "relaxation_drift_tilt_s",
+        "read_noise_flicker_exponent",
     }
 )

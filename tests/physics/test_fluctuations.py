@@ -107,3 +107,24 @@ def test_averaging_factor_falls_from_one_with_the_window_and_never_below_the_lon
     u = integration_s / tau_s
     if u > 100:
         assert factor == pytest.approx(math.sqrt(2 / u), rel=0.02)
+
+
+def test_flicker_level_follows_conductance_by_its_exponent():
+    parameters = quiet(
+        TIO2_PASSIVE_8X8.parameters,
+        read_noise_flicker=0.01,
+        read_noise_flicker_exponent=-0.5,
+        read_noise_flicker_reference_s=100e-6,
+        **QUIET_READS,
+    )
+    array = population_array(parameters, 64)
+    g_s = np.repeat([50e-6, 200e-6], 32)
+    array.set_conductance_s(g_s.reshape(1, -1))
+    deviation = np.empty((200, 64))
+    for k in range(200):  # reads far apart: every fluctuator decorrelated between them
+        array.advance(1e4, parameters.reference_temperature_c)
+        deviation[k] = array.measure_cell_currents(slice(None), 0.2) / (0.2 * g_s) - 1.0
+    low, high = deviation[:, :32].std(), deviation[:, 32:].std()
+    # Hooge-like: four times the conductance, half the relative 1/f level; 100 uS sits at the level given.
+    assert high / low == pytest.approx(4**-0.5, rel=0.15)
+    assert math.sqrt(low * high) == pytest.approx(0.01 * math.sqrt(math.log(10) * 9), rel=0.2)
