@@ -236,10 +236,11 @@ class FitReport:
         """The fitted overrides with their bootstrap interval, the held-out check, and the flags."""
         held = f"{self.held_out_devices} held out"
         lines = [f"{self.preset} ({self.part}) fitted to {self.devices} devices ({held}), {self.source}"]
+        width = max((len(name) for name in self.overrides), default=0)
         for name, value in sorted(self.overrides.items()):
             spread = self.uncertainty.get(name)
             interval = f"  95% [{spread[1]:.4g}, {spread[2]:.4g}]" if spread else ""
-            lines.append(f"  {name:<26} {value:<12.4g}{interval}")
+            lines.append(f"  {name:<{width}}  {value:<12.4g}{interval}")
         if self.check is not None:
             passing = len(self.check.groups) - len(self.check.failing)
             lines.append(
