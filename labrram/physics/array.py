@@ -104,10 +104,9 @@ class CrossbarArray:
             float(parameters.relaxation_level_sharpness),
         )
         # Per-polarity constants, row 0 for RESET and row 1 for SET, as the compiled loop reads them.
-        self._threshold_v = np.stack([pop.reset_threshold_v, pop.set_threshold_v])
         self._device_constants = np.stack(
             [
-                self._threshold_v,
+                np.stack([pop.reset_threshold_v, pop.set_threshold_v]),
                 np.stack([pop.reset_rate_per_s, pop.set_rate_per_s]),
                 np.stack([pop.reset_bound_s, pop.set_bound_s]),
             ]
@@ -141,9 +140,9 @@ class CrossbarArray:
             ]
         )
         self._flags = np.array([shaped_steps, self._has_virgin])
-        self.min_switching_voltage_v = self._onset * float(
-            min(pop.set_threshold_v.min(), pop.reset_threshold_v.min())
-        )
+        # The smallest voltage magnitude at which a formed device may change (a read below it is harmless).
+        thresholds_v = self._device_constants[switching_kernel.THRESHOLD]
+        self.min_switching_voltage_v = self._onset * float(thresholds_v.min())
         self.temperature_c = parameters.reference_temperature_c  # the chip keeps it up to date
 
     @property
@@ -240,7 +239,7 @@ class CrossbarArray:
         if limit.size > 1 and limit.size != devices.size:
             raise ValueError(f"{limit.size} compliance limits for {devices.size} devices")
         positions, limited = switching_kernel.acting_positions(
-            devices, v, self._threshold_v, self._onset, pop.virgin, pop.forming_voltage_v,
+            devices, v, self._device_constants, self._onset, pop.virgin, pop.forming_voltage_v,
             self._has_virgin, limit,
         )  # fmt: skip
         if positions.size:
@@ -308,11 +307,9 @@ class CrossbarArray:
     @cached_property
     def lowest_switching_v(self) -> float:
         """The smallest voltage magnitude at which any device may change (below it nothing happens)."""
-        pop = self.population
-        lowest = self._onset * min(float(pop.set_threshold_v.min()), float(pop.reset_threshold_v.min()))
         if self._has_virgin:
-            lowest = min(lowest, float(pop.forming_voltage_v.min()))
-        return lowest
+            return min(self.min_switching_voltage_v, float(self.population.forming_voltage_v.min()))
+        return self.min_switching_voltage_v
 
     def cycles(self) -> np.ndarray:
         """Completed SET/RESET cycles of every device (rows x cols)."""

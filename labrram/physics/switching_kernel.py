@@ -26,7 +26,7 @@ THRESHOLD, RATE, BOUND = range(3)
 def acting_positions(
     index: np.ndarray,
     voltage_v: np.ndarray,
-    thresholds_v: np.ndarray,
+    device_constants: np.ndarray,
     onset: float,
     virgin: np.ndarray,
     forming_voltage_v: np.ndarray,
@@ -44,7 +44,7 @@ def acting_positions(
         if device < 0 or device >= virgin.size:
             raise IndexError("device index outside the array")
         v = voltage_v[j]
-        threshold = thresholds_v[1, device] if v > 0 else thresholds_v[0, device]
+        threshold = device_constants[THRESHOLD, 1 if v > 0 else 0, device]
         acts = abs(v) > threshold * onset
         if not acts and has_virgin and virgin[device]:
             acts = v >= forming_voltage_v[device]
