@@ -69,7 +69,8 @@ def tune_array(
 
     physics, bench_total, database = Stopwatch(), Stopwatch(), Stopwatch()
     chip = bench.chip
-    chip.apply, chip.measure = physics.wrap(chip.apply), physics.wrap(chip.measure)
+    for name in ("apply", "pulse_lines", "measure"):
+        setattr(chip, name, physics.wrap(getattr(chip, name)))
     pulses = np.zeros((ROWS, COLS), dtype=int)
     pulse = bench.pulse
 

@@ -9,7 +9,7 @@ import numpy as np
 from labrram.bench.base import ArrayGeometry, Bench, DeviceAddress, DeviceBlock
 from labrram.bench.safety import SafetyLimits
 from labrram.errors import InstrumentError, LabrramError
-from labrram.physics.bias import off_time_targets, program_targets, sense_targets
+from labrram.physics.bias import line_levels, off_time_levels, program_targets, sense_targets
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind
 
@@ -49,47 +49,38 @@ class SimulatedBench(Bench):
     ) -> tuple[float, float]:
         started_s = self.chip.now_s
         g = self.arrays[device.array]
-        index, voltages = program_targets(
-            g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v
-        )
-        compliance = self._selected_only(g, device, compliance_a)
-        self._dwell(g, device, amplitude_v, compliance)
+        self._dwell(g, device, amplitude_v, compliance_a)
         self.source_level_v = amplitude_v
         try:
-            currents = self.chip.apply(device.array, index, voltages, width_s, compliance)
+            if g.kind is ArrayKind.ONE_T_ONE_R:
+                index, voltages = program_targets(
+                    g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v
+                )
+                current_a = float(self.chip.apply(device.array, index, voltages, width_s, compliance_a)[0])
+            else:
+                # The SMU's compliance limits the selected device; half-selected cells are not limited.
+                levels = line_levels(g.bias_scheme, amplitude_v)
+                current_a = self.chip.pulse_lines(
+                    device.array, device.row, device.col, levels, width_s, compliance_a
+                )
         finally:
             self.source_level_v = 0.0
-        self._dwell(g, device, amplitude_v, compliance)
-        flat = device.row * g.cols + device.col
-        return started_s, float(currents[0] if g.kind is ArrayKind.ONE_T_ONE_R else currents[flat])
+        self._dwell(g, device, amplitude_v, compliance_a)
+        return started_s, current_a
 
     def _dwell(
-        self,
-        g: ArrayGeometry,
-        device: DeviceAddress,
-        amplitude_v: float,
-        compliance: np.ndarray | float | None,
+        self, g: ArrayGeometry, device: DeviceAddress, amplitude_v: float, compliance_a: float | None
     ) -> None:
         """The pulse function's off time before and after a pulse: the selected line at the bias (the
         unselected rows' level), the other lines at the scheme's levels."""
         if self.pulse_off_s == 0:
             return
-        off = off_time_targets(g.kind, g.bias_scheme, g.rows, g.cols, device.row, device.col, amplitude_v)
-        if off is None:
+        if g.kind is ArrayKind.ONE_T_ONE_R:
             self.chip.advance(self.pulse_off_s)
         else:
-            self.chip.apply(device.array, off[0], off[1], self.pulse_off_s, compliance)
-
-    @staticmethod
-    def _selected_only(
-        g: ArrayGeometry, device: DeviceAddress, compliance_a: float | None
-    ) -> np.ndarray | float | None:
-        """The SMU's compliance limits the selected device; half-selected cells are not limited."""
-        if compliance_a is None or g.kind is ArrayKind.ONE_T_ONE_R:
-            return compliance_a
-        limits = np.full(g.rows * g.cols, np.inf)
-        limits[device.row * g.cols + device.col] = compliance_a
-        return limits
+            levels = off_time_levels(g.bias_scheme, amplitude_v)
+            off_s = self.pulse_off_s
+            self.chip.pulse_lines(device.array, device.row, device.col, levels, off_s, compliance_a)
 
     def _measure(self, device: DeviceAddress, voltage_v: float) -> tuple[float, float]:
         started_s = self.chip.now_s

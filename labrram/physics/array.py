@@ -142,6 +142,10 @@ class CrossbarArray:
         self._flags = np.array([shaped_steps, self._has_virgin])
         # The smallest voltage magnitude at which a formed device may change (a read below it is harmless).
         thresholds_v = self._device_constants[switching_kernel.THRESHOLD]
+        # Devices by onset voltage per polarity: those a line-driven pulse moves off its selected lines.
+        onsets_v = thresholds_v * self._onset
+        self._onset_order = np.argsort(onsets_v, axis=1, kind="stable")
+        self._sorted_onset_v = np.take_along_axis(onsets_v, self._onset_order, axis=1)
         self.min_switching_voltage_v = self._onset * float(thresholds_v.min())
         self.temperature_c = parameters.reference_temperature_c  # the chip keeps it up to date
 
@@ -248,6 +252,43 @@ class CrossbarArray:
         if compliance_a is not None:
             current = np.minimum(np.maximum(current, -limit), limit)
         return current
+
+    def pulse_lines(
+        self,
+        row: int,
+        col: int,
+        line_levels_v: tuple[float, float, float, float],
+        width_s: float,
+        compliance_a: float | None = None,
+    ) -> float:
+        """Apply a rectangular pulse to a passive array through its lines; return the current through
+        the device at (row, col) (A).
+
+        ``line_levels_v``: the potentials of row ``row``, of the other rows, of column ``col`` and of the
+        other columns; every cell sees its row's minus its column's, so this is `apply_voltage` on the
+        whole array with `bias.cell_voltages` (the same draws and states), without the per-cell arrays:
+        only the cells that can act are visited. ``compliance_a`` limits the device at (row, col), the
+        one the source's current flows through alone; the others are not limited.
+        """
+        if not (0 <= row < self.rows and 0 <= col < self.cols):
+            raise IndexError(f"device ({row}, {col}) outside the {self.rows}x{self.cols} array")
+        pop = self.population
+        levels = np.array(line_levels_v, dtype=float)
+        devices, v, selected_position = switching_kernel.acting_on_lines(
+            self.rows, self.cols, row, col, levels, self._device_constants, self._onset,
+            self._onset_order, self._sorted_onset_v, pop.virgin, pop.forming_voltage_v, self._has_virgin,
+        )  # fmt: skip
+        limit, limited = _NO_LIMIT, 0
+        if compliance_a is not None and math.isfinite(compliance_a) and selected_position >= 0:
+            limit = np.full(devices.size, math.inf)
+            limit[selected_position] = compliance_a
+            limited = 1
+        if devices.size:
+            self._switch(devices, v, np.arange(devices.size), width_s, limit, limited)
+        current = self._g[row * self.cols + col] * (levels[0] - levels[2])
+        if compliance_a is not None:
+            current = min(max(current, -compliance_a), compliance_a)
+        return float(current)
 
     def _switch(
         self,

@@ -29,15 +29,29 @@ def unselected_levels(scheme: BiasScheme, voltage_v: float) -> tuple[float, floa
     return row_fraction * voltage_v, col_fraction * voltage_v
 
 
+def line_levels(scheme: BiasScheme, voltage_v: float) -> tuple[float, float, float, float]:
+    """Potentials (V) of the selected row, the unselected rows, the selected column and the unselected
+    columns when a device of a passive array is addressed with ``voltage_v``."""
+    unselected_row_v, unselected_col_v = unselected_levels(scheme, voltage_v)
+    return voltage_v, unselected_row_v, 0.0, unselected_col_v
+
+
+def off_time_levels(scheme: BiasScheme, voltage_v: float) -> tuple[float, float, float, float]:
+    """`line_levels` while the selected word line waits at the pulse's bias (`pulse_bias_v`) before and
+    after the pulse: the unselected rows' level."""
+    _, unselected_row_v, selected_col_v, unselected_col_v = line_levels(scheme, voltage_v)
+    return unselected_row_v, unselected_row_v, selected_col_v, unselected_col_v
+
+
 def line_voltages(
     scheme: BiasScheme, rows: int, cols: int, row: int, col: int, voltage_v: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row and column potentials (V) that address (row, col) of a passive array with ``voltage_v``."""
-    unselected_row_v, unselected_col_v = unselected_levels(scheme, voltage_v)
+    selected_row_v, unselected_row_v, selected_col_v, unselected_col_v = line_levels(scheme, voltage_v)
     row_v = np.full(rows, unselected_row_v)
     col_v = np.full(cols, unselected_col_v)
-    row_v[row] = voltage_v
-    col_v[col] = 0.0
+    row_v[row] = selected_row_v
+    col_v[col] = selected_col_v
     return row_v, col_v
 
 
@@ -68,17 +82,6 @@ def pulse_bias_v(kind: ArrayKind, scheme: BiasScheme, voltage_v: float) -> float
     if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R:
         return 0.0
     return unselected_levels(scheme, voltage_v)[0]
-
-
-def off_time_targets(
-    kind: ArrayKind, scheme: BiasScheme, rows: int, cols: int, row: int, col: int, voltage_v: float
-) -> tuple[slice, np.ndarray] | None:
-    """Cells and voltages while the selected word line waits at the pulse's bias (None: nothing acts)."""
-    if ArrayKind(kind) is ArrayKind.ONE_T_ONE_R:
-        return None
-    row_v, col_v = line_voltages(scheme, rows, cols, row, col, voltage_v)
-    row_v[row] = pulse_bias_v(kind, scheme, voltage_v)
-    return slice(None), cell_voltages(row_v, col_v)
 
 
 def sense_targets(

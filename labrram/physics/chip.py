@@ -66,6 +66,21 @@ class SimulatedChip:
         self.advance(width_s)
         return currents
 
+    def pulse_lines(
+        self,
+        array: str,
+        row: int,
+        col: int,
+        line_levels_v: tuple[float, float, float, float],
+        width_s: float,
+        compliance_a: float | None = None,
+    ) -> float:
+        """Pulse a passive array through its lines (`CrossbarArray.pulse_lines`), then let the pulse
+        width pass; the current through the device at (row, col) (A)."""
+        current_a = self.arrays[array].pulse_lines(row, col, line_levels_v, width_s, compliance_a)
+        self.advance(width_s)
+        return current_a
+
     def measure(
         self,
         array: str,

@@ -57,6 +57,83 @@ def acting_positions(
 
 
 @njit(cache=True, nogil=True)
+def acting_on_lines(
+    rows: int,
+    cols: int,
+    selected_row: int,
+    selected_col: int,
+    line_levels_v: np.ndarray,
+    device_constants: np.ndarray,
+    onset: float,
+    onset_order: np.ndarray,
+    sorted_onset_v: np.ndarray,
+    virgin: np.ndarray,
+    forming_voltage_v: np.ndarray,
+    has_virgin: bool,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The devices of a passive array that a pulse on its lines reaches above their onset (or forming
+    voltage), in flat order, the voltage across each, and the position of the selected device among
+    them (-1: it does not act).
+
+    ``line_levels_v``: the selected row's potential, the unselected rows', the selected column's and the
+    unselected columns'; a cell sees its row's minus its column's (as ``bias.cell_voltages``). The cells
+    away from both selected lines all see one voltage: those of them above their onset are a prefix of
+    ``onset_order`` (devices by onset voltage, per polarity, ``sorted_onset_v`` the onsets in that order),
+    so only those and the two selected lines are visited, unless most of the array acts (then every cell
+    once, which needs no sort).
+    """
+    selected_row_v, unselected_row_v, selected_col_v, unselected_col_v = line_levels_v
+    bulk_v = unselected_row_v - unselected_col_v
+    bulk_polarity = 1 if bulk_v > 0 else 0
+    candidates = np.searchsorted(sorted_onset_v[bulk_polarity], abs(bulk_v))
+    size = rows * cols
+    devices = np.empty(size, dtype=np.int64)
+    voltages = np.empty(size)
+    count = 0
+    if has_virgin or 8 * candidates > size:
+        for row in range(rows):
+            row_v = selected_row_v if row == selected_row else unselected_row_v
+            for col in range(cols):
+                devices[count] = row * cols + col
+                voltages[count] = row_v - (selected_col_v if col == selected_col else unselected_col_v)
+                count += 1
+    else:
+        for k in range(candidates):
+            device = onset_order[bulk_polarity, k]
+            if device // cols != selected_row and device % cols != selected_col:
+                devices[count] = device
+                count += 1
+        for col in range(cols):
+            devices[count] = selected_row * cols + col
+            count += 1
+        for row in range(rows):
+            if row != selected_row:
+                devices[count] = row * cols + selected_col
+                count += 1
+        devices[:count].sort()
+        for k in range(count):
+            on_row, on_col = devices[k] // cols == selected_row, devices[k] % cols == selected_col
+            row_v = selected_row_v if on_row else unselected_row_v
+            voltages[k] = row_v - (selected_col_v if on_col else unselected_col_v)
+    selected = selected_row * cols + selected_col
+    acting = 0
+    selected_position = -1
+    for k in range(count):
+        device, v = devices[k], voltages[k]
+        threshold = device_constants[THRESHOLD, 1 if v > 0 else 0, device]
+        acts = abs(v) > threshold * onset
+        if not acts and has_virgin and virgin[device]:
+            acts = v >= forming_voltage_v[device]
+        if acts:
+            if device == selected:
+                selected_position = acting
+            devices[acting] = device
+            voltages[acting] = v
+            acting += 1
+    return devices[:acting], voltages[:acting], selected_position
+
+
+@njit(cache=True, nogil=True)
 def switch(
     index: np.ndarray,
     voltage_v: np.ndarray,

@@ -77,14 +77,13 @@ def direct_simulated_case() -> BenchCase:
         return bench.source_level_v == 0.0 and not bench.output_enabled
 
     def fail_next_operation(error: BaseException) -> None:
-        original_apply, original_measure = chip.apply, chip.measure
+        originals = chip.apply, chip.pulse_lines, chip.measure
 
         def fail(*args: object, **kwargs: object) -> None:
-            chip.apply, chip.measure = original_apply, original_measure
+            chip.apply, chip.pulse_lines, chip.measure = originals
             raise error
 
-        chip.apply = fail
-        chip.measure = fail
+        chip.apply = chip.pulse_lines = chip.measure = fail
 
     return BenchCase(bench, true_conductance_s, outputs_safe, fail_next_operation)
 

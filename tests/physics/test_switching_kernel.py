@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labrram.physics import TIO2_PASSIVE_8X8, ArrayKind, CrossbarArray
+from labrram.physics import TIO2_PASSIVE_8X8, ArrayKind, BiasScheme, CrossbarArray, switching_kernel
+from labrram.physics.bias import cell_voltages, line_levels, line_voltages
 from labrram.physics.retention import acceleration_factor
 
 DEVICES = 16
@@ -118,3 +119,70 @@ def test_indices_outside_the_array_and_mismatched_limits_are_refused():
         array.apply_voltage(np.array([True, False, True, False]), 1.0, 200e-9)
     with pytest.raises(ValueError, match="3 compliance limits for 2 devices"):
         array.apply_voltage(np.array([0, 1]), 1.0, 200e-9, np.full(3, 1e-4))
+
+
+SCHEMES = list(BiasScheme)
+
+
+def _twin_arrays(parameters, rows, cols, seed):
+    """Two arrays drawn from one seed: one driven through its lines, one cell by cell."""
+    return tuple(
+        CrossbarArray(parameters, rows, cols, ArrayKind.PASSIVE, np.random.default_rng(seed)) for _ in "ab"
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pulses=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 6), st.floats(-2.6, 2.6), st.sampled_from(SCHEMES)),
+        min_size=1,
+        max_size=30,
+    ),
+    limit_a=st.none() | st.floats(1e-5, 1e-3),
+    soft_onset=st.booleans(),
+    virgin=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_pulse_through_the_lines_is_the_pulse_on_every_cell(pulses, limit_a, soft_onset, virgin, seed):
+    parameters = dataclasses.replace(
+        TIO2_PASSIVE_8X8.parameters,
+        subthreshold_fraction=0.3 if soft_onset else 0.0,
+        virgin_fraction=0.3 if virgin else 0.0,
+    )
+    rows, cols = 6, 7
+    lines, cells = _twin_arrays(parameters, rows, cols, seed)
+    for row, col, amplitude_v, scheme in pulses:
+        levels = line_levels(scheme, amplitude_v)
+        current_a = lines.pulse_lines(row, col, levels, 200e-9, limit_a)
+        row_v, col_v = line_voltages(scheme, rows, cols, row, col, amplitude_v)
+        limits = None
+        if limit_a is not None:
+            limits = np.full(rows * cols, np.inf)
+            limits[row * cols + col] = limit_a
+        currents = cells.apply_voltage(slice(None), cell_voltages(row_v, col_v), 200e-9, limits)
+        assert current_a == currents[row * cols + col]
+        np.testing.assert_array_equal(lines.estimated_conductance_s(), cells.estimated_conductance_s())
+    assert lines._rng.bit_generator.state == cells._rng.bit_generator.state
+    assert lines._compliance_rng.bit_generator.state == cells._compliance_rng.bit_generator.state
+    np.testing.assert_array_equal(lines.cycles(), cells.cycles())
+
+
+def test_a_pulse_through_the_lines_finds_the_cells_above_their_onset():
+    """The acting cells found from the onset order (few act) and by visiting every cell (most act) are
+    those above their onset by the per-cell voltages; a device outside the array is refused."""
+    array = CrossbarArray(TIO2_PASSIVE_8X8.parameters, 64, 64, ArrayKind.PASSIVE, np.random.default_rng(1))
+    pop = array.population
+    for amplitude_v in (0.9, 1.2, 1.6, 2.0, -1.5, -2.4):
+        levels = line_levels(BiasScheme.V_THIRD, amplitude_v)
+        devices, voltages, selected_position = switching_kernel.acting_on_lines(
+            64, 64, 3, 5, np.array(levels), array._device_constants, 1.0, array._onset_order,
+            array._sorted_onset_v, pop.virgin, pop.forming_voltage_v, False,
+        )  # fmt: skip
+        cell_v = cell_voltages(*line_voltages(BiasScheme.V_THIRD, 64, 64, 3, 5, amplitude_v))
+        threshold_v = np.where(cell_v > 0, pop.set_threshold_v, pop.reset_threshold_v)
+        expected = np.flatnonzero(np.abs(cell_v) > threshold_v)
+        np.testing.assert_array_equal(devices, expected)
+        np.testing.assert_array_equal(voltages, cell_v[expected])
+        assert devices[selected_position] == 3 * 64 + 5
+    with pytest.raises(IndexError):
+        array.pulse_lines(64, 0, line_levels(BiasScheme.V_THIRD, 1.2), 200e-9)
