@@ -42,6 +42,7 @@ from labrram.db.models import (
 )
 from labrram.errors import DatabaseError, RecordConflictError
 from labrram.records import (
+    DeviceTrace,
     Pulse,
     PulseBlock,
     PulseKind,
@@ -99,13 +100,14 @@ MAX_RETRIES = 8
 STALE_AFTER_S = 300.0  # a run whose heartbeat is older than this has lost its recorder
 FLUSH_AFTER_S = 2.0  # a record waits at most this long (wall clock) before it is committed
 HEARTBEAT_S = 30.0  # a live run's heartbeat is renewed this often, records or not
-_STORED = (Pulse, Read, Result, ReadBlock, PulseBlock)
-Stored = Pulse | Read | Result | ReadBlock | PulseBlock
+_STORED = (Pulse, Read, Result, ReadBlock, PulseBlock, DeviceTrace)
+Stored = Pulse | Read | Result | ReadBlock | PulseBlock | DeviceTrace
 
 
 def _rows(record: Stored) -> int:
-    """How many stored rows (and sequence numbers) a record takes: a block one per device."""
-    return len(record) if isinstance(record, ReadBlock | PulseBlock) else 1
+    """How many stored rows (and sequence numbers) a record takes: a block one per device, a trace one
+    per read or pulse."""
+    return len(record) if isinstance(record, ReadBlock | PulseBlock | DeviceTrace) else 1
 
 
 @dataclass(frozen=True)
@@ -430,6 +432,10 @@ class Recorder:
                     _block_rows(record, run_id, [devices[d] for d in record.devices], seq, pulses, reads)
                     seq += len(record)
                     continue
+                if kind is DeviceTrace:
+                    _trace_rows(record, run_id, devices[record.device], seq, pulses, reads)
+                    seq += len(record)
+                    continue
                 this_seq, seq = seq, seq + 1
                 if kind is Pulse:
                     pulses.append(
@@ -518,6 +524,23 @@ def _block_rows(
             device_ids, seqs, amplitudes, kinds, currents, strict=True
         )
     )
+
+
+def _trace_rows(
+    trace: DeviceTrace, run_id: int, device_id: int, first_seq: int, pulses: list, reads: list
+) -> None:
+    """A trace's rows, one per read or pulse with consecutive sequence numbers, built from its arrays."""
+    columns = (trace.kind.tolist(), trace.t_s.tolist(), trace.voltage_v.tolist(), trace.current_a.tolist())
+    width_s, compliance_a = trace.width_s, trace.compliance_a
+    set_kind, reset_kind = PulseKind.SET.value, PulseKind.RESET.value
+    for seq, (kind, t_s, voltage_v, current_a) in enumerate(zip(*columns, strict=True), start=first_seq):
+        if kind == 0:
+            reads.append((run_id, device_id, seq, t_s, voltage_v, current_a, current_a / voltage_v))
+        else:
+            pulse_kind = set_kind if kind > 0 else reset_kind
+            pulses.append(
+                (run_id, device_id, seq, t_s, voltage_v, width_s, pulse_kind, compliance_a, current_a)
+            )
 
 
 def _bulk_insert(connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

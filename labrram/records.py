@@ -138,4 +138,39 @@ class PulseBlock:
             yield Pulse(device, self.t_s, amplitude_v, self.width_s, kind, self.compliance_a, current_a)
 
 
-Record = RunStarted | RunFinished | Pulse | Read | Result | Progress | ReadBlock | PulseBlock
+@dataclass(frozen=True, eq=False)
+class DeviceTrace:
+    """Reads and pulses of one device in the order taken, as columns (a loop run on the bench's side):
+    ``kind`` 0 for a read, +1 for a SET and -1 for a RESET pulse; ``voltage_v`` the read voltage or the
+    pulse amplitude. Stored as one Read or Pulse each."""
+
+    device: DeviceAddress
+    kind: np.ndarray
+    t_s: np.ndarray
+    voltage_v: np.ndarray
+    current_a: np.ndarray
+    width_s: float
+    compliance_a: float | None
+
+    def __len__(self) -> int:
+        return self.kind.size
+
+    def records(self) -> Iterator[Read | Pulse]:
+        """The trace as the Reads and Pulses it stands for."""
+        for kind, t_s, voltage_v, current_a in zip(
+            self.kind.tolist(),
+            self.t_s.tolist(),
+            self.voltage_v.tolist(),
+            self.current_a.tolist(),
+            strict=True,
+        ):
+            if kind == 0:
+                yield Read(self.device, t_s, voltage_v, current_a, current_a / voltage_v)
+            else:
+                pulse_kind = PulseKind.SET if kind > 0 else PulseKind.RESET
+                yield Pulse(
+                    self.device, t_s, voltage_v, self.width_s, pulse_kind, self.compliance_a, current_a
+                )
+
+
+Record = RunStarted | RunFinished | Pulse | Read | Result | Progress | ReadBlock | PulseBlock | DeviceTrace

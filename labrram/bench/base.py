@@ -13,13 +13,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 
 from labrram.bench.safety import SMU_MATRIX_RATINGS, SafetyLimits
-from labrram.errors import DeviceSelectionError, LabrramError
+from labrram.errors import DeviceSelectionError, LabrramError, SafetyLimitError
 from labrram.physics.parameters import ArrayKind, BiasScheme
+
+if TYPE_CHECKING:
+    from labrram.physics.tuning_loop import TuningRules, TuningTrace
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -229,6 +232,25 @@ class Bench(ABC):
         t_s, current_a = self._guarded(self._measure, device, voltage_v)
         return ReadResult(device, t_s, voltage_v, current_a, current_a / voltage_v)
 
+    def run_tuning_loop(
+        self, target_s: float, rules: TuningRules, band_s: tuple[float, float]
+    ) -> TuningTrace | None:
+        """Tune the selected device with the whole read-decide-pulse loop run on the bench's side, where
+        the bench can (as an SMU runs a tuning script); None where it cannot: the procedure then steps
+        the loop itself. Refused (None) unless the read voltage and the ends of both ramps, which bound
+        every amplitude the loop applies, pass the safety limits: stepped, the loop stops at the pulse
+        that breaks one."""
+        compliance_a = (
+            (self.default_compliance_a or self.limits.max_compliance_a) if self.limits_current else None
+        )
+        try:
+            self.limits.check_read(rules.read_voltage_v)
+            for amplitude_v in (rules.set_start_v, rules.set_stop_v, rules.reset_start_v, rules.reset_stop_v):
+                self.limits.check_pulse(amplitude_v, rules.width_s, compliance_a)
+        except SafetyLimitError:
+            return None
+        return self._guarded(self._tuning_loop, self.selected, target_s, rules, band_s, compliance_a)
+
     def wait(self, seconds: float) -> None:
         """Let time pass with outputs at 0 V (simulated clock or wall clock)."""
         if not math.isfinite(seconds) or seconds < 0:
@@ -311,6 +333,17 @@ class Bench(ABC):
     @abstractmethod
     def _safe_state(self) -> None:
         """Outputs to 0 V and off, switch matrix open; must not raise."""
+
+    def _tuning_loop(
+        self,
+        device: DeviceAddress,
+        target_s: float,
+        rules: TuningRules,
+        band_s: tuple[float, float],
+        compliance_a: float | None,
+    ) -> TuningTrace | None:
+        """Run a tuning loop bench-side (`run_tuning_loop`); a bench that cannot returns None."""
+        return None
 
     def _get_temperature(self) -> float:
         raise LabrramError(f"{type(self).__name__} has no temperature control")

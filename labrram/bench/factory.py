@@ -40,10 +40,13 @@ def simulated_chip(config: BenchConfig) -> SimulatedChip:
     return SimulatedChip(arrays, temperature_c=sample.temperature_c)
 
 
-def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> SimulatedBench:
+def direct_simulated_bench(
+    config: BenchConfig, pulse_off_s: float = 0.0, runs_loops: bool = False
+) -> SimulatedBench:
     """A bench that drives the simulated chip directly (no instrument drivers).
 
     ``pulse_off_s`` holds 0 V after each pulse, as an SMU's pulse function does for its off time.
+    ``runs_loops``: tuning loops run inside the chip, one compiled call per device (`run_tuning_loop`).
     """
     return SimulatedBench(
         simulated_chip(config),
@@ -53,6 +56,7 @@ def direct_simulated_bench(config: BenchConfig, pulse_off_s: float = 0.0) -> Sim
         default_compliance_a=config.sample.preset.default_compliance_a,
         pulse_off_s=pulse_off_s,
         read_current_range_a=config.read_current_range_a,
+        runs_loops=runs_loops,
     )
 
 

@@ -12,6 +12,7 @@ from labrram.errors import InstrumentError, LabrramError
 from labrram.physics.bias import line_levels, off_time_levels, program_targets, sense_targets
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind
+from labrram.physics.tuning_loop import TuningLoop, TuningRules, TuningTrace
 
 
 class SimulatedBench(Bench):
@@ -26,6 +27,7 @@ class SimulatedBench(Bench):
         default_compliance_a: float | None = None,
         pulse_off_s: float = 0.0,
         read_current_range_a: float | None = None,
+        runs_loops: bool = False,
     ) -> None:
         super().__init__(arrays, limits, read_duration_s, default_compliance_a, read_current_range_a)
         if not pulse_off_s >= 0:
@@ -37,6 +39,10 @@ class SimulatedBench(Bench):
         self.pulse_off_s = pulse_off_s  # at the bias before and after each pulse, as an SMU's pulse function
         self.source_level_v = 0.0
         self.output_enabled = False
+        # Whether a tuning loop runs inside the chip (`run_tuning_loop`: one call and one record per
+        # device, for speed) or is stepped by the procedure (every read and pulse its own record, as on
+        # the instruments: what a live view or an interruption between two reads sees).
+        self.runs_loops = runs_loops
 
     def now(self) -> float:
         return self.chip.now_s
@@ -141,6 +147,25 @@ class SimulatedBench(Bench):
                 f"{self.read_current_range_a:g} A range",
             )
         return started_s, currents_a
+
+    def _tuning_loop(
+        self,
+        device: DeviceAddress,
+        target_s: float,
+        rules: TuningRules,
+        band_s: tuple[float, float],
+        compliance_a: float | None,
+    ) -> TuningTrace | None:
+        """The loop in one compiled call inside the chip (`labrram.physics.tuning_loop`), for a device of
+        a passive array where that covers the physics; a fixed read range is left to the stepped loop."""
+        g = self.arrays[device.array]
+        supported = self.runs_loops and self.read_current_range_a is None
+        if not (supported and TuningLoop.supports(self.chip, device.array, g.read_scheme)):
+            return None
+        loop = TuningLoop(self.pulse_off_s, self.read_duration_s, compliance_a)
+        return loop.run(
+            self.chip, device.array, device.row, device.col, g.bias_scheme, rules, band_s, target_s
+        )
 
     def _wait(self, seconds: float) -> None:
         self.chip.advance(seconds)

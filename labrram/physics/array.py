@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,16 @@ _POLARITY_CONSTANTS = ("slope_v", "c2c", "state_exponent", "state_growth", "c2c_
 _DRIVE_FACTOR, _HAS_VIRGIN = 3, 1
 _NO_LIMIT = np.empty(0)
 _NO_DRAWS = np.empty(0)
+
+
+class LoopState(NamedTuple):
+    """An array's state as a compiled loop takes it (`CrossbarArray.loop_state`): its arrays, updated in
+    place, its two generators, and the share of the threshold down to which devices act."""
+
+    arrays: tuple
+    rng: np.random.Generator
+    compliance_rng: np.random.Generator
+    onset: float
 
 
 class CrossbarArray:
@@ -301,16 +312,10 @@ class CrossbarArray:
     ) -> None:
         """SET/RESET step of the acting devices (``devices[positions]``) in the compiled loop, with this
         pulse's random draws, then the bookkeeping of their switching events."""
-        p = self.parameters
         pop = self.population
         # Relaxation is not settled here: it is owed since the last evaluation and settled when the
         # device is next read or makes a switching event (the two commute to first order).
-        drive_factor = 1.0
-        if p.switching_activation_energy_ev:
-            drive_factor = acceleration_factor(
-                self.temperature_c, p.reference_temperature_c, p.switching_activation_energy_ev
-            )
-        self._settings[_DRIVE_FACTOR] = drive_factor
+        self._settings[_DRIVE_FACTOR] = self._drive_factor()
         self._flags[_HAS_VIRGIN] = self._has_virgin
         switching_normal = self._rng.standard_normal(positions.size)
         compliance_normal = self._compliance_rng.standard_normal(limited) if limited else _NO_DRAWS
@@ -324,6 +329,48 @@ class CrossbarArray:
             self._has_virgin = bool(pop.virgin.any())
         if events.size:
             self._record_switching(events, signs)
+
+    def _drive_factor(self) -> float:
+        """Thermal activation of switching at the array's temperature (1 without an activation energy)."""
+        p = self.parameters
+        if not p.switching_activation_energy_ev:
+            return 1.0
+        return acceleration_factor(
+            self.temperature_c, p.reference_temperature_c, p.switching_activation_energy_ev
+        )
+
+    def loop_state(self) -> LoopState:
+        """What a compiled loop of the whole chip (`labrram.physics.tuning_loop`) reads and updates in
+        place, with the settings of this moment (temperature, virgin devices); `loop_finished` after."""
+        p, pop = self.parameters, self.population
+        self._settings[_DRIVE_FACTOR] = self._drive_factor()
+        self._flags[_HAS_VIRGIN] = self._has_virgin
+        relaxation = np.array(
+            [
+                *self._shape_parameters,
+                p.relaxation_t0_s,
+                p.relaxation_drift_s,
+                p.relaxation_drift_tilt_s,
+                p.relaxation_spread_s,
+            ]
+        )
+        arrays = (
+            self._g, pop.g_min_s, pop.g_max_s, pop.window_s, self._device_constants,
+            self._polarity_constants, self._relaxing, pop.virgin, pop.forming_voltage_v,
+            self._pulse_polarity, self._polarity_run, self._settings, self._flags, self._onset_order,
+            self._sorted_onset_v, self._evaluated_at_s, self._programmed_at_s, self._reversals,
+            self._last_polarity, pop.endurance_cycles, pop.stuck, pop.stuck_conductance_s, relaxation,
+        )  # fmt: skip
+        return LoopState(arrays, self._rng, self._compliance_rng, self._onset)
+
+    def loop_finished(self) -> None:
+        """Take up what a compiled loop changed beyond the arrays (devices it formed)."""
+        self._has_virgin = bool(self.population.virgin.any())
+
+    @property
+    def fluctuates(self) -> bool:
+        """Whether reads see 1/f or telegraph fluctuations (a stream of draws of their own)."""
+        return self._fluctuations is not None
 
     def _record_switching(self, devices: np.ndarray, polarity: np.ndarray) -> None:
         """Count the SET/RESET reversals of devices that made a switching event (``polarity``: the sign
@@ -396,7 +443,7 @@ class CrossbarArray:
 
     def noise_floor_sample_a(self, integration_s: float | None = None) -> float:
         """One draw of the measuring instrument's noise floor over ``integration_s`` (A)."""
-        return self._noise_floor_a(integration_s) * self._rng.standard_normal()
+        return self.noise_floor_sd_a(integration_s) * self._rng.standard_normal()
 
     def measure_cell_currents(
         self, index: Index, voltage_v: np.ndarray | float, integration_s: float | None = None
@@ -404,9 +451,9 @@ class CrossbarArray:
         """Each indexed device's current on a sense line of its own (parallel reads of independent
         devices): its read noise, then a noise floor draw each (A)."""
         noisy = self.noisy_cell_currents(index, voltage_v, integration_s)
-        return noisy + self._noise_floor_a(integration_s) * self._rng.standard_normal(noisy.size)
+        return noisy + self.noise_floor_sd_a(integration_s) * self._rng.standard_normal(noisy.size)
 
-    def _noise_floor_a(self, integration_s: float | None) -> float:
+    def noise_floor_sd_a(self, integration_s: float | None) -> float:
         """The noise floor's standard deviation (A), white: it averages down with integration time."""
         p = self.parameters
         floor_a = p.read_noise_floor_a

@@ -8,6 +8,7 @@ import numpy as np
 
 from labrram.physics.array import CrossbarArray, Index
 from labrram.physics.parameters import ArrayKind, DeviceParameters
+from labrram.physics.retention import acceleration_factor
 
 
 class SimulatedChip:
@@ -52,6 +53,26 @@ class SimulatedChip:
         for array in self.arrays.values():
             array.advance(seconds, self.temperature_c)
         self.now_s += seconds
+
+    def clocks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The chip's clock then each array's age and clock (s), as a compiled loop advances them, and
+        each array's ageing acceleration at the present temperature; `set_clocks` takes them back."""
+        values = [self.now_s]
+        for array in self.arrays.values():
+            values += [array._effective_age_s, array._clock_s]
+        factors = [
+            acceleration_factor(
+                self.temperature_c, a.parameters.reference_temperature_c, a.parameters.activation_energy_ev
+            )
+            for a in self.arrays.values()
+        ]
+        return np.array(values), np.array(factors)
+
+    def set_clocks(self, clocks: np.ndarray) -> None:
+        """Take back clocks a compiled loop advanced (the layout of `clocks`)."""
+        self.now_s = float(clocks[0])
+        for k, array in enumerate(self.arrays.values()):
+            array._effective_age_s, array._clock_s = float(clocks[1 + 2 * k]), float(clocks[2 + 2 * k])
 
     def apply(
         self,

@@ -19,7 +19,7 @@ from typing import Any
 
 from labrram.bench.base import Bench, DeviceAddress
 from labrram.procedures.common import device_run, require, require_count, require_positive
-from labrram.records import Pulse, PulseKind, Read, Record, Result
+from labrram.records import DeviceTrace, Pulse, PulseKind, Read, Record, Result
 
 STRATEGIES = ("alibart", "log-step")
 
@@ -154,14 +154,34 @@ class _AtRampEnd:
 
 
 def tune_device(
-    bench: Bench, device: DeviceAddress, target_s: float, settings: AlibartSettings
+    bench: Bench, device: DeviceAddress, target_s: float, settings: AlibartSettings, traced: bool = False
 ) -> Iterator[Record]:
-    """Tune one device to ``target_s``; yield every pulse and read, then a "tuning" Result."""
+    """Tune one device to ``target_s``; yield every pulse and read, then a "tuning" Result.
+
+    ``traced``: where the bench can run the loop on its side (`Bench.run_tuning_loop`), let it, and
+    yield its reads and pulses as one DeviceTrace (the same rows in the database); for consumers that
+    store records rather than look at each Read and Pulse.
+    """
     require_positive("target_s", target_s)
     bench.select(device.row, device.col, device.array)
     if settings.reset_first:
         yield from _reset_to_off(bench, settings)
     low, high = settings.band(target_s)
+    trace = bench.run_tuning_loop(target_s, settings, (low, high)) if traced else None
+    if trace is not None:
+        yield DeviceTrace(
+            device,
+            trace.kind,
+            trace.t_s,
+            trace.voltage_v,
+            trace.current_a,
+            settings.width_s,
+            trace.compliance_a,
+        )
+        success = trace.good_reads >= settings.successive_reads
+        outcome = (trace.achieved_s, trace.pulses, success, trace.unresponsive, trace.range_seen_s)
+        yield _tuning_result(device, target_s, settings, *outcome)
+        return
     set_ramp = _Ramp(settings.set_start_v, settings.set_stop_v, settings.set_step_v, settings)
     reset_ramp = _Ramp(settings.reset_start_v, settings.reset_stop_v, settings.reset_step_v, settings)
     pulses = good = 0
@@ -198,19 +218,32 @@ def tune_device(
         other.restart()
         previous_s = conductance_s
         pulses += 1
-    yield Result(
-        device,
-        "tuning",
-        {
-            "target_s": target_s,
-            "achieved_s": conductance_s,
-            "pulses": pulses,
-            "success": good >= settings.successive_reads,
-            "unresponsive": at_end.found,
-            "range_seen_s": [seen_low, seen_high],
-            "settings": asdict(settings),
-        },
-    )
+    success = good >= settings.successive_reads
+    seen = (seen_low, seen_high)
+    yield _tuning_result(device, target_s, settings, conductance_s, pulses, success, at_end.found, seen)
+
+
+def _tuning_result(
+    device: DeviceAddress,
+    target_s: float,
+    settings: AlibartSettings,
+    achieved_s: float,
+    pulses: int,
+    success: bool,
+    unresponsive: bool,
+    range_seen_s: tuple[float, float],
+) -> Result:
+    """The "tuning" Result that concludes a device's tuning."""
+    values = {
+        "target_s": target_s,
+        "achieved_s": achieved_s,
+        "pulses": pulses,
+        "success": success,
+        "unresponsive": unresponsive,
+        "range_seen_s": list(range_seen_s),
+        "settings": asdict(settings),
+    }
+    return Result(device, "tuning", values)
 
 
 def _reset_to_off(bench: Bench, settings: AlibartSettings) -> Iterator[Record]:
@@ -245,7 +278,7 @@ def tune_devices(
         "tuning",
         tuning_parameters(targets_s, settings),
         list(targets_s),
-        lambda device: tune_device(bench, device, targets_s[device], settings),
+        lambda device: tune_device(bench, device, targets_s[device], settings, traced=True),
         done,
         seed,
     )

@@ -14,7 +14,7 @@ from labrram.db import Recorder, Selection, export_run, open_database, pulses, r
 from labrram.db.models import PulseRecord, ReadRecord, Run
 from labrram.errors import DatabaseError, RecordConflictError
 from labrram.procedures.tuning import AlibartSettings, tune_devices
-from labrram.records import Pulse, PulseBlock, PulseKind, Read, ReadBlock, Result, RunStarted
+from labrram.records import DeviceTrace, Pulse, PulseBlock, PulseKind, Read, ReadBlock, Result, RunStarted
 from tests.db.helpers import small_bench, small_config, targets
 
 
@@ -181,10 +181,20 @@ def test_records_on_an_array_the_sample_lacks_are_refused(database_url):
 def test_blocks_are_stored_as_the_records_they_stand_for(database_url, batch_size):
     engine = open_database(database_url)
     devices = tuple(DeviceAddress("A1", r, c) for r, c in ((0, 0), (1, 2), (3, 3)))
+    trace = DeviceTrace(
+        devices[0],
+        np.array([0, 1, 0, -1, 0], dtype=np.int8),
+        np.array([3e-5, 4e-5, 5e-5, 6e-5, 7e-5]),
+        np.array([0.2, 1.3, 0.2, -1.6, 0.2]),
+        np.array([7e-5, 2e-4, 8e-5, -3e-4, 6e-5]),
+        2e-7,
+        1e-3,
+    )
     blocks = [
         ReadBlock(devices, 0.0, 0.2, np.array([2e-5, 3e-5, 4e-5])),
         PulseBlock(devices[:2], 1e-5, np.array([1.2, -1.5]), 2e-7, None, np.array([1e-4, -2e-4])),
         ReadBlock(devices[1:], 2e-5, 0.2, np.array([5e-5, 6e-5])),
+        trace,
     ]
     expanded = [record for block in blocks for record in block.records()]
     run_ids = []
@@ -202,5 +212,6 @@ def test_blocks_are_stored_as_the_records_they_stand_for(database_url, batch_siz
     ]
     pd.testing.assert_frame_equal(tables[0], tables[2])  # pulses
     pd.testing.assert_frame_equal(tables[1], tables[3])  # reads
-    assert list(tables[1]["seq"]) == [0, 1, 2, 5, 6]  # one sequence number per device, in order
-    assert list(tables[0]["kind"]) == ["SET", "RESET"]
+    assert list(tables[1]["seq"]) == [0, 1, 2, 5, 6, 7, 9, 11]  # one sequence number per row, in order
+    assert list(tables[0]["seq"]) == [3, 4, 8, 10]
+    assert list(tables[0]["kind"]) == ["SET", "RESET", "SET", "RESET"]
