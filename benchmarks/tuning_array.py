@@ -111,6 +111,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=ROWS * COLS, help="how many devices (column-major)")
     parser.add_argument("--preset", default="tio2-passive-8x8", help="a passive preset, NAME or NAME@VERSION")
     args = parser.parse_args()
+    for stepped in (False, True):  # compiled loops loaded (or compiled) before timing
+        tune_array(1, AlibartSettings(), args.preset, stepped)
     runs = {
         "loop inside the chip, stuck devices stopped": tune_array(
             args.devices, AlibartSettings(), args.preset
