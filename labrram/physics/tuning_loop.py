@@ -336,6 +336,7 @@ def _tune(
     found = False
     band = high - low
     read_levels = np.array([read_v, 0.0 * read_v, 0.0, 0.0 * read_v])
+    levels, off_levels = np.zeros(4), np.zeros(4)  # a pulse's line potentials, and the off time's
     while True:
         if n + 2 > capacity:
             kind, t_s, voltage_v, current_a = _grow(kind), _grow(t_s), _grow(voltage_v), _grow(current_a)
@@ -348,19 +349,9 @@ def _tune(
         if abs(read_v) > min_switching_v:
             # The read acts as a pulse too: the selected row at the read voltage, every other line at 0 V.
             _pulse(
-                rows,
-                cols,
-                row,
-                col,
-                read_levels,
-                read_s,
-                math.inf,
-                onset,
-                rng,
-                compliance_rng,
-                state,
+                rows, cols, row, col, read_levels, read_s, math.inf, onset, rng, compliance_rng, state,
                 clocks[age_at],
-            )
+            )  # fmt: skip
         _advance(clocks, factors, read_s)
         kind[n], t_s[n], voltage_v[n], current_a[n] = READ, started, read_v, current
         n += 1
@@ -395,8 +386,8 @@ def _tune(
         at_end = amplitude == (set_stop if last_set else reset_stop)
         # A pulse: the off time at the bias before and after it, its width at the scheme's levels.
         started = clocks[0]
-        levels = np.array([amplitude, row_fraction * amplitude, 0.0, col_fraction * amplitude])
-        off_levels = np.array([levels[1], levels[1], 0.0, levels[3]])
+        levels[0], levels[1], levels[3] = amplitude, row_fraction * amplitude, col_fraction * amplitude
+        off_levels[0], off_levels[1], off_levels[3] = levels[1], levels[1], levels[3]
         for phase in range(3):
             if phase != 1 and off_s == 0:
                 continue

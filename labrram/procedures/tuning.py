@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labrram.bench.base import Bench, DeviceAddress
 from labrram.procedures.common import device_run, require, require_count, require_positive
 from labrram.records import DeviceTrace, Pulse, PulseKind, Read, Record, Result
+
+if TYPE_CHECKING:
+    from labrram.physics.tuning_loop import TuningTrace
 
 STRATEGIES = ("alibart", "log-step")
 
@@ -169,18 +172,7 @@ def tune_device(
     low, high = settings.band(target_s)
     trace = bench.run_tuning_loop(target_s, settings, (low, high)) if traced else None
     if trace is not None:
-        yield DeviceTrace(
-            device,
-            trace.kind,
-            trace.t_s,
-            trace.voltage_v,
-            trace.current_a,
-            settings.width_s,
-            trace.compliance_a,
-        )
-        success = trace.good_reads >= settings.successive_reads
-        outcome = (trace.achieved_s, trace.pulses, success, trace.unresponsive, trace.range_seen_s)
-        yield _tuning_result(device, target_s, settings, *outcome)
+        yield from _traced(device, target_s, settings, trace)
         return
     set_ramp = _Ramp(settings.set_start_v, settings.set_stop_v, settings.set_step_v, settings)
     reset_ramp = _Ramp(settings.reset_start_v, settings.reset_stop_v, settings.reset_step_v, settings)
@@ -221,6 +213,18 @@ def tune_device(
     success = good >= settings.successive_reads
     seen = (seen_low, seen_high)
     yield _tuning_result(device, target_s, settings, conductance_s, pulses, success, at_end.found, seen)
+
+
+def _traced(
+    device: DeviceAddress, target_s: float, settings: AlibartSettings, trace: TuningTrace
+) -> Iterator[Record]:
+    """A loop the bench ran: its reads and pulses as one DeviceTrace, then the "tuning" Result."""
+    yield DeviceTrace(
+        device, trace.kind, trace.t_s, trace.voltage_v, trace.current_a, settings.width_s, trace.compliance_a
+    )
+    success = trace.good_reads >= settings.successive_reads
+    outcome = (trace.achieved_s, trace.pulses, success, trace.unresponsive, trace.range_seen_s)
+    yield _tuning_result(device, target_s, settings, *outcome)
 
 
 def _tuning_result(
