@@ -88,7 +88,7 @@ def program_array(
         device = DeviceAddress(array, row, col)
         if (row, col) in after_own:
             continue
-        for record in tune_device(bench, device, float(targets_s[row, col]), settings):
+        for record in tune_device(bench, device, float(targets_s[row, col]), settings, traced=True):
             if isinstance(record, Result):
                 after_own[(row, col)] = record.values["achieved_s"]
                 if not record.values["success"]:

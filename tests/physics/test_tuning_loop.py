@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from labrram.bench import DeviceAddress
 from labrram.bench.factory import direct_simulated_bench
 from labrram.config import parse_config
+from labrram.procedures.program import program_array
 from labrram.procedures.tuning import AlibartSettings, tune_device
-from labrram.records import DeviceTrace
+from labrram.records import DeviceTrace, Progress, Result
 
 # Every term of the step model, wear within a few cycles, forming, thermal activation: what the loop
 # must reproduce beyond the presets.
@@ -48,12 +49,17 @@ def bench(overrides: dict, seed: int, temperature_c: float = 25.0, **bench_keys:
     return direct_simulated_bench(config, runs_loops=True)
 
 
+def expanded(record) -> list:
+    """A record, or a trace as the Reads and Pulses it stands for."""
+    return list(record.records()) if isinstance(record, DeviceTrace) else [record]
+
+
 def tuned(bench, targets, rules: AlibartSettings, traced: bool) -> list:
     """Every record of tuning ``targets`` (device -> target), traces spelled out as their records."""
     records = []
     for device, target_s in targets.items():
         for record in tune_device(bench, device, target_s, rules, traced=traced):
-            records.extend(record.records() if isinstance(record, DeviceTrace) else [record])
+            records.extend(expanded(record))
     return records
 
 
@@ -140,3 +146,19 @@ def test_a_bench_that_does_not_run_loops_leaves_them_to_the_procedure():
     assert stepping.run_tuning_loop(300e-6, AlibartSettings(), (297e-6, 303e-6)) is None
     records = list(tune_device(stepping, DeviceAddress("A1", 1, 1), 300e-6, AlibartSettings(), traced=True))
     assert {type(r).__name__ for r in records} == {"Read", "Pulse", "Result"}
+
+
+def test_programming_an_array_in_the_chip_gives_the_stepped_records():
+    """Weights programmed in order (disturbance Results from the reads after) are the same either way."""
+    targets_s = np.random.default_rng(5).uniform(150e-6, 450e-6, (12, 10))
+    targets_s[::3, ::2] = np.nan  # devices left out
+    runs, traces = [], []
+    for runs_loops in (True, False):
+        programming = bench({}, 6)
+        programming.runs_loops = runs_loops
+        records = list(program_array(programming, "A1", targets_s, AlibartSettings(max_pulses=300)))
+        traces.append(sum(isinstance(r, DeviceTrace) for r in records))
+        runs.append([x for r in records if not isinstance(r, Progress) for x in expanded(r)])
+    assert traces == [np.isfinite(targets_s).sum(), 0]
+    assert runs[0] == runs[1]
+    assert any(isinstance(r, Result) and r.kind == "disturbance" for r in runs[0])
