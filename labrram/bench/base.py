@@ -181,14 +181,20 @@ class Bench(ABC):
     # -- stimuli ---------------------------------------------------------------------------
     def pulse(self, amplitude_v: float, width_s: float, compliance_a: float | None = None) -> PulseResult:
         """Apply one rectangular voltage pulse to the selected device (positive = SET)."""
-        if compliance_a is None and self.limits_current:
-            # Every pulse sets its own limit, never the last pulse's: the bench's default compliance,
-            # else the safety maximum (an SMU always limits; unset, it would keep its own 0.1 A).
-            compliance_a = self.default_compliance_a or self.limits.max_compliance_a
+        if compliance_a is None:
+            compliance_a = self._pulse_limit_a()
         self.limits.check_pulse(amplitude_v, width_s, compliance_a)
         device = self.selected
         t_s, current_a = self._guarded(self._apply_pulse, device, amplitude_v, width_s, compliance_a)
         return PulseResult(device, t_s, amplitude_v, width_s, compliance_a, current_a)
+
+    def _pulse_limit_a(self) -> float | None:
+        """The current limit of a pulse that names none. Every pulse sets its own, never the last
+        pulse's: the bench's default compliance, else the safety maximum (an SMU always limits; unset,
+        it would keep its own 0.1 A); None for a pulse source without a compliance."""
+        if not self.limits_current:
+            return None
+        return self.default_compliance_a or self.limits.max_compliance_a
 
     def pulse_devices(
         self, devices: DeviceBlock, amplitudes_v: np.ndarray, width_s: float
@@ -202,9 +208,7 @@ class Bench(ABC):
         amplitudes = np.asarray(amplitudes_v, dtype=float)
         if amplitudes.shape != (len(devices),):
             raise ValueError(f"{len(devices)} devices but {amplitudes.size} amplitudes")
-        compliance_a = (
-            (self.default_compliance_a or self.limits.max_compliance_a) if self.limits_current else None
-        )
+        compliance_a = self._pulse_limit_a()
         for amplitude_v in (amplitudes.max(initial=0.0), amplitudes.min(initial=0.0)):
             self.limits.check_pulse(float(amplitude_v), width_s, compliance_a)
         self._check_block(devices)
@@ -240,9 +244,7 @@ class Bench(ABC):
         the loop itself. Refused (None) unless the read voltage and the ends of both ramps, which bound
         every amplitude the loop applies, pass the safety limits: stepped, the loop stops at the pulse
         that breaks one."""
-        compliance_a = (
-            (self.default_compliance_a or self.limits.max_compliance_a) if self.limits_current else None
-        )
+        compliance_a = self._pulse_limit_a()
         try:
             self.limits.check_read(rules.read_voltage_v)
             for amplitude_v in (rules.set_start_v, rules.set_stop_v, rules.reset_start_v, rules.reset_stop_v):

@@ -19,8 +19,6 @@ from labrram.physics.fluctuations import Fluctuations
 from labrram.physics.parameters import ArrayKind, DeviceParameters
 from labrram.physics.population import (
     NOT_STUCK,
-    STUCK_HRS,
-    STUCK_LRS,
     DevicePopulation,
 )
 from labrram.physics.retention import (
@@ -375,22 +373,14 @@ class CrossbarArray:
     def _record_switching(self, devices: np.ndarray, polarity: np.ndarray) -> None:
         """Count the SET/RESET reversals of devices that made a switching event (``polarity``: the sign
         of each one's change) for endurance, restart their relaxation, and wear devices out."""
-        last = self._last_polarity[devices]
-        reversals = self._reversals[devices] + ((last != 0) & (polarity != last))
-        self._reversals[devices] = reversals
-        self._last_polarity[devices] = polarity
+        switching_kernel.count_reversals(devices, polarity, self._reversals, self._last_polarity)
         # Relaxation owed since the last evaluation is settled, then restarts from this event.
         self._relaxed(devices)
-        self._programmed_at_s[devices] = self._effective_age_s
         pop = self.population
-        worn = (reversals >= 2 * pop.endurance_cycles[devices]) & (pop.stuck[devices] == NOT_STUCK)
-        if worn.any():
-            worn_devices = devices[worn]
-            g = self._g[worn_devices]
-            high = g > pop.g_min_s[worn_devices] + 0.5 * pop.window_s[worn_devices]
-            pop.stuck[worn_devices] = np.where(high, STUCK_LRS, STUCK_HRS)
-            pop.stuck_conductance_s[worn_devices] = g
-            self._relaxing[worn_devices] = False
+        switching_kernel.restart_and_wear(
+            devices, self._effective_age_s, self._programmed_at_s, self._reversals, pop.endurance_cycles,
+            pop.stuck, pop.stuck_conductance_s, self._g, pop.g_min_s, pop.window_s, self._relaxing,
+        )  # fmt: skip
 
     @cached_property
     def lowest_switching_v(self) -> float:

@@ -14,12 +14,33 @@ import math
 import numpy as np
 from numba import njit
 
+from labrram.physics.population import NOT_STUCK, STUCK_HRS, STUCK_LRS
+
 # Pulses of one polarity counted since a reversal (more is steady state, where memory has faded).
 POLARITY_RUN_CAP = 1_000_000
 # Columns of the per-polarity constants (one row per polarity: 0 RESET, 1 SET).
 SLOPE, C2C, STATE_EXPONENT, STATE_GROWTH, C2C_GROWTH = range(5)
 # Rows of the per-device constants, each (2, devices) by polarity.
 THRESHOLD, RATE, BOUND = range(3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _acts(
+    device: int,
+    v: float,
+    device_constants: np.ndarray,
+    onset: float,
+    virgin: np.ndarray,
+    forming_voltage_v: np.ndarray,
+    has_virgin: bool,
+) -> bool:
+    """Whether ``v`` across ``device`` is above its onset (the threshold of its polarity times ``onset``),
+    or, for a virgin device, at its forming voltage."""
+    threshold = device_constants[THRESHOLD, 1 if v > 0 else 0, device]
+    acts = abs(v) > threshold * onset
+    if not acts and has_virgin and virgin[device]:
+        acts = v >= forming_voltage_v[device]
+    return acts
 
 
 @njit(cache=True, nogil=True)
@@ -43,12 +64,7 @@ def acting_positions(
         device = index[j]
         if device < 0 or device >= virgin.size:
             raise IndexError("device index outside the array")
-        v = voltage_v[j]
-        threshold = device_constants[THRESHOLD, 1 if v > 0 else 0, device]
-        acts = abs(v) > threshold * onset
-        if not acts and has_virgin and virgin[device]:
-            acts = v >= forming_voltage_v[device]
-        if acts:
+        if _acts(device, voltage_v[j], device_constants, onset, virgin, forming_voltage_v, has_virgin):
             positions[count] = j
             count += 1
             if limit_a.size and math.isfinite(limit_a[j if limit_a.size > 1 else 0]):
@@ -120,11 +136,7 @@ def acting_on_lines(
     selected_position = -1
     for k in range(count):
         device, v = devices[k], voltages[k]
-        threshold = device_constants[THRESHOLD, 1 if v > 0 else 0, device]
-        acts = abs(v) > threshold * onset
-        if not acts and has_virgin and virgin[device]:
-            acts = v >= forming_voltage_v[device]
-        if acts:
+        if _acts(device, v, device_constants, onset, virgin, forming_voltage_v, has_virgin):
             if device == selected:
                 selected_position = acting
             devices[acting] = device
@@ -249,3 +261,43 @@ def switch(
             signs[n_events] = 1 if change > 0 else -1
             n_events += 1
     return events[:n_events], signs[:n_events], formed
+
+
+@njit(cache=True, nogil=True)
+def count_reversals(
+    devices: np.ndarray, signs: np.ndarray, reversals: np.ndarray, last_polarity: np.ndarray
+) -> None:
+    """Count the SET/RESET reversals of devices that made a switching event (``signs``: the sign of each
+    one's change), for endurance."""
+    for j in range(devices.size):
+        device = devices[j]
+        last = last_polarity[device]
+        if last != 0 and signs[j] != last:
+            reversals[device] += 1
+        last_polarity[device] = signs[j]
+
+
+@njit(cache=True, nogil=True)
+def restart_and_wear(
+    devices: np.ndarray,
+    age_s: float,
+    programmed_at_s: np.ndarray,
+    reversals: np.ndarray,
+    endurance_cycles: np.ndarray,
+    stuck: np.ndarray,
+    stuck_conductance_s: np.ndarray,
+    g_s: np.ndarray,
+    g_min_s: np.ndarray,
+    window_s: np.ndarray,
+    relaxing: np.ndarray,
+) -> None:
+    """After a switching event (its relaxation settled): relaxation restarts from ``age_s``, and a working
+    device past its endurance sticks where it is (in LRS above mid-window, else HRS)."""
+    for j in range(devices.size):
+        device = devices[j]
+        programmed_at_s[device] = age_s
+        if reversals[device] >= 2 * endurance_cycles[device] and stuck[device] == NOT_STUCK:
+            high = g_s[device] > g_min_s[device] + 0.5 * window_s[device]
+            stuck[device] = STUCK_LRS if high else STUCK_HRS
+            stuck_conductance_s[device] = g_s[device]
+            relaxing[device] = False

@@ -28,33 +28,9 @@ from labrram.physics import switching_kernel
 from labrram.physics.bias import unselected_levels
 from labrram.physics.chip import SimulatedChip
 from labrram.physics.parameters import ArrayKind, BiasScheme
-from labrram.physics.population import NOT_STUCK, STUCK_HRS, STUCK_LRS
 from labrram.physics.retention import log_time_steps, walk_relaxation
 
 READ, SET, RESET = 0, 1, -1  # what each entry of a trace is
-# Plan entries (floats) in the compiled loop's order.
-_PLAN = [
-    "set_start_v",
-    "set_stop_v",
-    "set_step_v",
-    "reset_start_v",
-    "reset_stop_v",
-    "reset_step_v",
-    "width_s",
-    "read_voltage_v",
-    "low_s",
-    "high_s",
-    "target_s",
-    "log_gain_v",
-    "pulse_off_s",
-    "read_duration_s",
-    "compliance_a",
-    "floor_a",
-    "read_noise_rel",
-    "row_fraction",
-    "col_fraction",
-    "min_switching_voltage_v",
-]
 
 
 class TuningRules(Protocol):
@@ -129,22 +105,18 @@ class TuningLoop:
         """Tune the device at (row, col) of ``array`` to ``target_s`` (on target within ``band_s``)."""
         crossbar = chip.arrays[array]
         row_fraction, col_fraction = unselected_levels(scheme, 1.0)
-        values = {
-            **{name: getattr(rules, name) for name in _PLAN[:8]},
-            "low_s": band_s[0],
-            "high_s": band_s[1],
-            "target_s": target_s,
-            "log_gain_v": rules.log_gain_v,
-            "pulse_off_s": self.pulse_off_s,
-            "read_duration_s": self.read_duration_s,
-            "compliance_a": math.inf if self.compliance_a is None else self.compliance_a,
-            "floor_a": crossbar.noise_floor_sd_a(self.read_duration_s),
-            "read_noise_rel": crossbar.parameters.read_noise_rel,
-            "row_fraction": row_fraction,
-            "col_fraction": col_fraction,
-            "min_switching_voltage_v": crossbar.min_switching_voltage_v,
-        }
-        plan = np.array([float(values[name]) for name in _PLAN])
+        # In the order `_tune` unpacks them.
+        plan = np.array(
+            [
+                rules.set_start_v, rules.set_stop_v, rules.set_step_v, rules.reset_start_v,
+                rules.reset_stop_v, rules.reset_step_v, rules.width_s, rules.read_voltage_v, band_s[0],
+                band_s[1], target_s, rules.log_gain_v, self.pulse_off_s, self.read_duration_s,
+                math.inf if self.compliance_a is None else self.compliance_a,
+                crossbar.noise_floor_sd_a(self.read_duration_s), crossbar.parameters.read_noise_rel,
+                row_fraction, col_fraction, crossbar.min_switching_voltage_v,
+            ],
+            dtype=float,
+        )  # fmt: skip
         log_step = rules.strategy == "log-step"
         counts = np.array(
             [rules.successive_reads, rules.max_pulses, rules.unresponsive_pulses, log_step], dtype=np.int64
@@ -277,19 +249,12 @@ def _pulse(
         if formed:
             flags[1] = virgin.any()
         if events.size:
-            for j in range(events.size):
-                device, last = events[j], last_polarity[events[j]]
-                reversals[device] += 1 if last != 0 and signs[j] != last else 0
-                last_polarity[device] = signs[j]
+            switching_kernel.count_reversals(events, signs, reversals, last_polarity)
             _settle(events, rng, g, evaluated, programmed, age, relaxing, g_min, window, relax)
-            for j in range(events.size):
-                device = events[j]
-                programmed[device] = age
-                if reversals[device] >= 2 * endurance[device] and stuck[device] == NOT_STUCK:
-                    high = g[device] > g_min[device] + 0.5 * window[device]
-                    stuck[device] = STUCK_LRS if high else STUCK_HRS
-                    stuck_conductance[device] = g[device]
-                    relaxing[device] = False
+            switching_kernel.restart_and_wear(
+                events, age, programmed, reversals, endurance, stuck, stuck_conductance, g, g_min, window,
+                relaxing,
+            )  # fmt: skip
     current = g[row * cols + col] * (levels[0] - levels[2])
     return min(max(current, -compliance_a), compliance_a)
 
